@@ -1,0 +1,42 @@
+# CloudAct — the two set-up commands are `make demo` and `make test`; both create .venv and install what is missing.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export DO_NOT_TRACK := 1
+export RUNTIME__DLTHUB_TELEMETRY := false
+export DBT_SEND_ANONYMOUS_USAGE_STATS := false
+export PREFECT_SERVER_ANALYTICS_ENABLED := false
+
+.PHONY: install demo test lint lock clean
+
+install: $(STAMP)
+
+# Installs exactly the locked versions (constraints.txt) with uv; falls back to pip where uv is unavailable.
+$(STAMP): pyproject.toml constraints.txt
+	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) is required (python 3.11)"; exit 1; }
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install -q --disable-pip-version-check 'uv==0.9.30' \
+		&& $(BIN)/uv pip install -q --python $(BIN)/python -c constraints.txt -e '.[dev]' \
+		|| $(BIN)/python -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	@touch $(STAMP)
+
+demo: install
+	$(BIN)/cloudact demo
+
+test: install
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -q
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+# Re-resolve the lock after changing pyproject.toml (keep dbt-core<1.12: see ../shared/STACK.md).
+lock: install
+	{ echo "# Lock: every package of the resolved environment (uv pip freeze). Regenerate with 'make lock'."; \
+	  $(BIN)/uv pip freeze --python $(BIN)/python | grep -v -e '^-e' -e '^pip==' -e '^setuptools==' -e '^uv=='; } > constraints.txt
+
+clean:
+	rm -rf $(VENV) .cloudact target logs focus-validation .pytest_cache

@@ -1,0 +1,107 @@
+"""Settings shared by the CLI, ingestion, dbt wrapper, API and flows.
+
+Everything comes from the environment (prefix ``CLOUDACT_``) or a ``.env`` file. All local state lives under one
+data directory so that two directories never see each other's data.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_ROOT_API_KEY = "dev-root-key-change-me"
+OPENAI_BASE_URL = "https://api.openai.com/v1"
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class SettingsError(ValueError):
+    """Raised when the settings are unsafe or inconsistent (e.g. default secrets in production)."""
+
+
+class Settings(BaseSettings):
+    """CloudAct configuration; every field is read from ``CLOUDACT_<FIELD>``."""
+
+    model_config = SettingsConfigDict(env_prefix="CLOUDACT_", env_file=".env", extra="ignore")
+
+    environment: Literal["development", "test", "production"] = "development"
+    data_dir: Path = Path(".cloudact")
+
+    warehouse: Literal["duckdb", "bigquery"] = "duckdb"
+    duckdb_path: Path | None = Field(default=None, description="Defaults to <data_dir>/warehouse.duckdb")
+    bq_project: str | None = None
+    bq_location: str = "US"
+    bq_keyfile: Path | None = None
+
+    control_plane: Literal["sqlite", "postgres", "supabase"] = "sqlite"
+    database_url: str | None = Field(default=None, description="SQLAlchemy URL; default <data_dir>/control_plane.db")
+    supabase_url: str | None = None
+    supabase_key: SecretStr | None = None
+
+    root_api_key: SecretStr = SecretStr(DEFAULT_ROOT_API_KEY)
+    auth_disabled: bool = False
+
+    openai_base_url: str = OPENAI_BASE_URL
+    openai_initial_days: int = Field(default=90, ge=1, description="How far back the first OpenAI load reads")
+    openai_lag_days: int = Field(default=2, ge=0, description="Days re-read on every OpenAI load (still-open days)")
+
+    samples_dir: Path | None = Field(default=None, description="Public provider samples; defaults to ../shared/samples")
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_production(self) -> Settings:
+        if self.environment != "production":
+            return self
+        if self.root_api_key.get_secret_value() == DEFAULT_ROOT_API_KEY or len(self.root_api_key) < 32:
+            raise SettingsError("CLOUDACT_ROOT_API_KEY must be set to a random value of 32+ characters in production")
+        if self.auth_disabled:
+            raise SettingsError("CLOUDACT_AUTH_DISABLED cannot be true in production")
+        return self
+
+    @property
+    def resolved_data_dir(self) -> Path:
+        """The data directory as an absolute path."""
+        return self.data_dir.expanduser().resolve()
+
+    @property
+    def resolved_duckdb_path(self) -> Path:
+        """The DuckDB warehouse file."""
+        return (self.duckdb_path or self.resolved_data_dir / "warehouse.duckdb").expanduser().resolve()
+
+    @property
+    def resolved_database_url(self) -> str:
+        """SQLAlchemy URL of the control plane."""
+        if self.database_url:
+            return self.database_url
+        if self.control_plane != "sqlite":
+            raise SettingsError(f"CLOUDACT_DATABASE_URL is required when CLOUDACT_CONTROL_PLANE={self.control_plane}")
+        return f"sqlite:///{self.resolved_data_dir / 'control_plane.db'}"
+
+    @property
+    def dlt_pipelines_dir(self) -> Path:
+        """Working folders of the dlt pipelines (state, pending packages)."""
+        return self.resolved_data_dir / "dlt"
+
+    @property
+    def resolved_samples_dir(self) -> Path:
+        """Folder with the public provider samples used by the demo."""
+        if self.samples_dir:
+            return self.samples_dir.expanduser().resolve()
+        for candidate in (REPO_ROOT.parent / "shared" / "samples", Path("/work/shared/samples")):
+            if candidate.is_dir():
+                return candidate
+        return REPO_ROOT / "samples"
+
+    def ensure_data_dir(self) -> Path:
+        """Create the data directory (mode 0700) and return it."""
+        path = self.resolved_data_dir
+        path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        return path
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """Settings of this process (cached; tests build their own ``Settings`` instead)."""
+    return Settings()

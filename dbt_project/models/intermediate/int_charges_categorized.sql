@@ -1,0 +1,29 @@
+with charges as (
+    select * from {{ ref('int_charges_unioned') }}
+),
+
+service_categories as (
+    select 'aws' as provider, service_code, service_name, service_category, service_subcategory
+    from {{ ref('aws_service_categories') }}
+    union all
+    select 'openai' as provider, service_code, service_name, service_category, service_subcategory
+    from {{ ref('openai_service_categories') }}
+),
+
+categorized as (
+    select
+        {%- for column in charge_columns() if column != 'service_name' %}
+        charges.{{ column }},
+        {%- endfor %}
+        {#- Rows without a product name (AWS tax and credits) take the service's name from the lookup. -#}
+        coalesce(charges.service_name, service_categories.service_name, charges.service_code) as service_name,
+        {#- An unmapped service stays visible as Other; the lookup seeds are ours to extend. -#}
+        coalesce(service_categories.service_category, 'Other') as service_category,
+        coalesce(service_categories.service_subcategory, 'Other (Other)') as service_subcategory
+    from charges
+    left join service_categories
+        on charges.provider = service_categories.provider
+        and lower(charges.service_code) = lower(service_categories.service_code)
+)
+
+select * from categorized

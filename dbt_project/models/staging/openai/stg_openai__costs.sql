@@ -1,0 +1,104 @@
+{%- set string = dbt.type_string() -%}
+with source as (
+    {{ pinned_source('openai', 'openai_costs', [
+        ['cost_result_id', string], ['organization_id', string],
+        ['bucket_start_time', dbt.type_bigint()], ['bucket_end_time', dbt.type_bigint()],
+        ['project_id', string], ['line_item', string], ['api_key_id', string],
+        ['amount_value', string], ['amount_currency', string], ['quantity', string], ['quantity_unit', string],
+    ]) }}
+),
+
+renamed as (
+    select
+        cost_result_id,
+        organization_id as billing_account_id,
+        project_id as sub_account_id,
+        api_key_id,
+        {#- Results are grouped by line item ("gpt-4o, input"); an ungrouped result is the day's whole API cost. -#}
+        coalesce(line_item, 'OpenAI API usage') as sku_id,
+        upper(amount_currency) as billing_currency,
+        case quantity_unit
+            when 'tokens' then 'Tokens'
+            when '1000_tokens' then '1000 Tokens'
+            when 'duration_seconds' then 'Seconds'
+            when 'duration_minutes' then 'Minutes'
+            when 'duration_hours' then 'Hours'
+            when 'gibibyte_hours' then 'GiB-Hours'
+            when 'images' then 'Images'
+            when 'characters' then 'Characters'
+        end as quantity_unit,
+        {{ to_money('amount_value') }} as amount,
+        cast(quantity as {{ unit_price_type() }}) as quantity,
+        {{ from_unix_seconds('bucket_start_time') }} as charge_period_start_at,
+        {{ from_unix_seconds('bucket_end_time') }} as charge_period_end_at
+    from source
+),
+
+priced as (
+    select
+        *,
+        {#- The API gives money and quantity per line item but no price; the unit price is derived from both. A
+            result without a quantity is priced as one unit of a day bucket. -#}
+        case when quantity is not null and quantity <> 0 then quantity else 1 end as pricing_quantity,
+        case when quantity is not null and quantity <> 0 then quantity_unit else 'Days' end as pricing_unit
+    from renamed
+),
+
+final as (
+    select
+        {{ charge_id(['billing_account_id', 'cost_result_id']) }} as charge_id,
+        'openai' as provider,
+        'openai_costs' as source_system,
+        'openai_api' as service_code,
+        billing_account_id,
+        cast(null as {{ dbt.type_string() }}) as billing_account_name,
+        'Organization' as billing_account_type,
+        sub_account_id,
+        cast(null as {{ dbt.type_string() }}) as sub_account_name,
+        case when sub_account_id is not null then 'Project' end as sub_account_type,
+        cast(null as {{ dbt.type_string() }}) as invoice_id,
+        'OpenAI' as invoice_issuer_name,
+        'OpenAI' as service_provider_name,
+        'OpenAI' as host_provider_name,
+        'OpenAI API' as service_name,
+        'Usage' as charge_category,
+        cast(null as {{ dbt.type_string() }}) as charge_class,
+        'Usage-Based' as charge_frequency,
+        sku_id as charge_description,
+        'Standard' as pricing_category,
+        sku_id,
+        sku_id as sku_price_id,
+        sku_id as sku_meter,
+        cast(null as {{ dbt.type_string() }}) as sku_price_details,
+        pricing_unit,
+        pricing_unit as consumed_unit,
+        cast(null as {{ dbt.type_string() }}) as region_id,
+        cast(null as {{ dbt.type_string() }}) as region_name,
+        cast(null as {{ dbt.type_string() }}) as availability_zone,
+        api_key_id as resource_id,
+        cast(null as {{ dbt.type_string() }}) as resource_name,
+        case when api_key_id is not null then 'API Key' end as resource_type,
+        cast(null as {{ dbt.type_string() }}) as tags,
+        billing_currency,
+        cast(null as {{ dbt.type_string() }}) as usage_type,
+        cast(null as {{ dbt.type_string() }}) as operation,
+        cast(null as {{ dbt.type_string() }}) as line_item_type,
+        amount as billed_cost,
+        amount as effective_cost,
+        {{ to_money('unit_price * pricing_quantity') }} as list_cost,
+        {{ to_money('unit_price * pricing_quantity') }} as contracted_cost,
+        unit_price as list_unit_price,
+        unit_price as contracted_unit_price,
+        pricing_quantity,
+        pricing_quantity as consumed_quantity,
+        {{ month_start('charge_period_start_at') }} as billing_period_start_at,
+        {{ add_months(month_start('charge_period_start_at'), 1) }} as billing_period_end_at,
+        charge_period_start_at,
+        charge_period_end_at
+    from (
+        select *, cast(amount / pricing_quantity as {{ unit_price_type() }}) as unit_price
+        from priced
+    ) as with_unit_price
+)
+
+select * from final

@@ -1,0 +1,116 @@
+"""dlt pipelines, one per (tenant, provider), writing into the tenant dataset ``{org_slug}_prod``."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+import dlt
+from dlt.common.pipeline import LoadInfo
+from dlt.pipeline.exceptions import PipelineStepFailed
+
+from cloudact.settings import Settings
+from cloudact.tenancy import tenant_dataset, validate_slug
+
+Provider = Literal["openai", "aws"]
+PROVIDERS: tuple[Provider, ...] = ("openai", "aws")
+RAW_TABLES: dict[Provider, str] = {"openai": "openai_costs", "aws": "aws_cur_line_items"}
+
+os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
+
+
+class IngestError(RuntimeError):
+    """An ingest that failed; nothing of it was loaded (the message names the cause)."""
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """What one ingest run loaded."""
+
+    org_slug: str
+    provider: Provider
+    table: str
+    rows_loaded: int
+    load_ids: list[str]
+
+
+def build_pipeline(settings: Settings, org_slug: str, provider: Provider) -> dlt.Pipeline:
+    """The dlt pipeline of one (tenant, provider); its state lives under the data directory."""
+    validate_slug(org_slug)
+    settings.ensure_data_dir()
+    if settings.warehouse == "bigquery":
+        destination: Any = dlt.destinations.bigquery(location=settings.bq_location)
+    else:
+        destination = dlt.destinations.duckdb(credentials=str(settings.resolved_duckdb_path))
+    return dlt.pipeline(
+        pipeline_name=f"{org_slug}__{provider}",
+        pipelines_dir=str(settings.dlt_pipelines_dir),
+        destination=destination,
+        dataset_name=tenant_dataset(org_slug),
+        progress="log" if os.environ.get("CLOUDACT_DLT_PROGRESS") else None,
+    )
+
+
+def openai_source_for(
+    settings: Settings, api_key: str, organization_id: str, initial_start_time: int | None = None
+) -> Any:
+    """The OpenAI Costs source configured from settings (first load: the last ``openai_initial_days`` days)."""
+    from ingestion.sources.openai import openai_source
+
+    if initial_start_time is None:
+        first_day = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+        initial_start_time = int((first_day - timedelta(days=settings.openai_initial_days)).timestamp())
+    return openai_source(
+        organization_id=organization_id,
+        api_key=api_key,
+        base_url=settings.openai_base_url,
+        initial_start_time=initial_start_time,
+        lag_days=settings.openai_lag_days,
+    )
+
+
+def aws_source_for(source: str | Path) -> Any:
+    """The legacy CUR source for a local file, a local folder or an ``s3://`` URL."""
+    from ingestion.sources.aws_cur import CUR_FILE_GLOB, aws_cur_source
+
+    text = str(source)
+    if "://" in text:
+        return aws_cur_source(bucket_url=text)
+    path = Path(text).expanduser().resolve()
+    if path.is_file():
+        return aws_cur_source(bucket_url=path.parent.as_uri(), file_glob=path.name)
+    if path.is_dir():
+        return aws_cur_source(bucket_url=path.as_uri(), file_glob=CUR_FILE_GLOB)
+    raise IngestError(f"AWS CUR source {text!r} is neither a file, a folder nor a URL")
+
+
+def run_ingest(settings: Settings, org_slug: str, provider: Provider, source: Any) -> IngestResult:
+    """Run one (tenant, provider) pipeline; on any failure nothing of this run is kept.
+
+    Raises:
+        IngestError: With the underlying cause (bad file, malformed API record, HTTP error...).
+    """
+    pipeline = build_pipeline(settings, org_slug, provider)
+    try:
+        info: LoadInfo = pipeline.run(source)
+    except PipelineStepFailed as exc:
+        # Drop what the failed step left behind so a later run does not load half a package.
+        pipeline.drop_pending_packages()
+        cause = exc.__cause__ or exc.exception
+        raise IngestError(f"{provider} ingest for {org_slug} failed: {_root_message(cause)}") from exc
+    table = RAW_TABLES[provider]
+    rows = pipeline.last_trace.last_normalize_info.row_counts.get(table, 0) if pipeline.last_trace else 0
+    return IngestResult(org_slug, provider, table, rows, list(info.loads_ids))
+
+
+def _root_message(exc: BaseException) -> str:
+    """The innermost error message (dlt wraps source errors several times)."""
+    seen = exc
+    while seen.__cause__ is not None or (seen.__context__ is not None and not seen.__suppress_context__):
+        nxt = seen.__cause__ or seen.__context__
+        assert nxt is not None
+        seen = nxt
+    return str(seen)
