@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from cloudact.control_plane import OrgExistsError, OrgNotFoundError, get_control_plane
@@ -30,7 +31,7 @@ USER_ERRORS: tuple[type[Exception], ...] = (OrgExistsError, OrgNotFoundError, Wa
 
 
 def _fail(message: str, code: int = 1) -> None:
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 

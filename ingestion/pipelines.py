@@ -97,8 +97,9 @@ def run_ingest(settings: Settings, org_slug: str, provider: Provider, source: An
     try:
         info: LoadInfo = pipeline.run(source)
     except PipelineStepFailed as exc:
-        # Drop what the failed step left behind so a later run does not load half a package.
-        pipeline.drop_pending_packages()
+        # Abort what the failed step left behind (and restore the state) so a later run does not load half a package.
+        if pipeline.has_pending_data:
+            pipeline.abort_packages()
         cause = exc.__cause__ or exc.exception
         raise IngestError(f"{provider} ingest for {org_slug} failed: {_root_message(cause)}") from exc
     table = RAW_TABLES[provider]
@@ -107,10 +108,20 @@ def run_ingest(settings: Settings, org_slug: str, provider: Provider, source: An
 
 
 def _root_message(exc: BaseException) -> str:
-    """The innermost error message (dlt wraps source errors several times)."""
-    seen = exc
-    while seen.__cause__ is not None or (seen.__context__ is not None and not seen.__suppress_context__):
-        nxt = seen.__cause__ or seen.__context__
-        assert nxt is not None
-        seen = nxt
-    return str(seen)
+    """The message of the error that caused it all: ours if present, else the innermost non-empty one.
+
+    dlt wraps a source's exception several times (extract step, resource, pipe).
+    """
+    from ingestion.sources.aws_cur.helpers import CurFileError
+    from ingestion.sources.openai.helpers import MalformedRecordError
+
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in chain:
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    for error in chain:
+        if isinstance(error, (CurFileError, MalformedRecordError)):
+            return str(error)
+    messages = [str(error) for error in chain if str(error).strip()]
+    return messages[-1] if messages else type(chain[-1]).__name__

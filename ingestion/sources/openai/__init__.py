@@ -44,9 +44,7 @@ def openai_source(
     return openai_costs(organization_id, api_key, base_url, initial_start_time, lag_days)
 
 
-def openai_costs(
-    organization_id: str, api_key: str, base_url: str, initial_start_time: int, lag_days: int
-) -> Any:
+def openai_costs(organization_id: str, api_key: str, base_url: str, initial_start_time: int, lag_days: int) -> Any:
     """Build the ``openai_costs`` resource (merge: a re-read day replaces that day's rows)."""
 
     @dlt.resource(

@@ -51,10 +51,11 @@ final as (
         'openai_costs' as source_system,
         'openai_api' as service_code,
         billing_account_id,
-        cast(null as {{ dbt.type_string() }}) as billing_account_name,
+        {#- The Costs API returns ids only: the id is the display name. -#}
+        billing_account_id as billing_account_name,
         'Organization' as billing_account_type,
         sub_account_id,
-        cast(null as {{ dbt.type_string() }}) as sub_account_name,
+        sub_account_id as sub_account_name,
         case when sub_account_id is not null then 'Project' end as sub_account_type,
         cast(null as {{ dbt.type_string() }}) as invoice_id,
         'OpenAI' as invoice_issuer_name,
