@@ -9,7 +9,7 @@ export RUNTIME__DLTHUB_TELEMETRY := false
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 
-.PHONY: install demo test lint lock clean
+.PHONY: install demo test bench lint lock clean
 
 install: $(STAMP)
 
@@ -29,6 +29,9 @@ test: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -q
+
+bench: install
+	$(BIN)/python -m bench.bench_foundation
 
 lint: install
 	$(BIN)/ruff check .

@@ -1,0 +1,1 @@
+"""CloudAct Prefect flows. Built in issue 6; no flow is defined here yet."""
