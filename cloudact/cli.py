@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
@@ -137,47 +136,19 @@ def ingest(
 def _ingest(
     settings: Settings, slug: str, provider: str, source: str | None, api_key: str | None, account_id: str
 ) -> Any:
-    from ingestion.pipelines import aws_source_for, openai_source_for, run_ingest
+    from ingestion.pipelines import aws_source_for, ingest_openai_buckets, load_buckets, openai_source_for, run_ingest
 
     if provider == "aws":
         if not source:
             _fail("--source is required for aws (a CUR file, folder or s3:// URL)", 2)
         return run_ingest(settings, slug, "aws", aws_source_for(source))
     if source and not source.startswith(("http://", "https://")):
-        return ingest_openai_file(settings, slug, Path(source), account_id)
+        return ingest_openai_buckets(settings, slug, load_buckets(Path(source)), account_id)
     if not api_key:
         _fail("an OpenAI admin key is required: --api-key or CLOUDACT_OPENAI_ADMIN_KEY", 2)
     assert api_key is not None
     run_settings = settings.model_copy(update={"openai_base_url": source}) if source else settings
     return run_ingest(settings, slug, "openai", openai_source_for(run_settings, api_key, account_id))
-
-
-def load_buckets(path: Path) -> list[dict[str, Any]]:
-    """Buckets from a Costs API page (``{"data": [...]}``), a list of pages, or a list of buckets."""
-    try:
-        body = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise WarehouseError(f"{path}: not a readable JSON file ({exc})") from None
-    pages = body if isinstance(body, list) else [body]
-    buckets: list[dict[str, Any]] = []
-    for page in pages:
-        buckets.extend(page["data"] if isinstance(page, dict) and "data" in page else [page])
-    return buckets
-
-
-def ingest_openai_file(
-    settings: Settings, slug: str, path: Path, account_id: str, buckets: list[dict[str, Any]] | None = None
-) -> Any:
-    """Serve buckets from a file (or given) on 127.0.0.1 in the Costs API shape and load them through dlt."""
-    from cloudact.openai_replay import CostsReplay, serve_costs
-    from ingestion.pipelines import openai_source_for, run_ingest
-
-    buckets = buckets if buckets is not None else load_buckets(path)
-    token = secrets.token_urlsafe(16)
-    first = min((int(b["start_time"]) for b in buckets if isinstance(b, dict) and "start_time" in b), default=0)
-    with serve_costs(CostsReplay(buckets=buckets, api_key=token)) as url:
-        local = settings.model_copy(update={"openai_base_url": url})
-        return run_ingest(settings, slug, "openai", openai_source_for(local, token, account_id, first))
 
 
 @app.command()

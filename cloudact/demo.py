@@ -29,8 +29,7 @@ DEMO_ORGS = (
 
 def run_demo(settings: Settings, console: Console) -> list[str]:
     """Create (or reuse) the demo orgs, load their data, run dbt and print a summary; returns the slugs."""
-    from cloudact.cli import ingest_openai_file, load_buckets
-    from ingestion.pipelines import aws_source_for, run_ingest
+    from ingestion.pipelines import aws_source_for, ingest_openai_buckets, load_buckets, run_ingest
 
     control_plane, warehouse = get_control_plane(settings), get_warehouse(settings)
     samples = settings.resolved_samples_dir
@@ -64,7 +63,7 @@ def run_demo(settings: Settings, console: Console) -> list[str]:
             result = run_ingest(settings, slug, "aws", aws_source_for(folder / "aws_cur"))
         console.print(f"[green]✓[/] {slug}: {result.rows_loaded} AWS CUR rows")
         with console.status(f"{slug}: ingest OpenAI costs"):
-            result = ingest_openai_file(settings, slug, Path("-"), f"org-{slug[:12]}", buckets)
+            result = ingest_openai_buckets(settings, slug, buckets, f"org-{slug[:12]}")
         console.print(f"[green]✓[/] {slug}: {result.rows_loaded} OpenAI cost rows")
         with console.status(f"{slug}: dbt build"):
             built = transform_org(settings, slug)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -105,6 +107,32 @@ def run_ingest(settings: Settings, org_slug: str, provider: Provider, source: An
     table = RAW_TABLES[provider]
     rows = pipeline.last_trace.last_normalize_info.row_counts.get(table, 0) if pipeline.last_trace else 0
     return IngestResult(org_slug, provider, table, rows, list(info.loads_ids))
+
+
+def load_buckets(path: Path) -> list[dict[str, Any]]:
+    """Buckets from a Costs API page (``{"data": [...]}``), a list of pages, or a list of buckets."""
+    try:
+        body = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise IngestError(f"{path}: not a readable JSON file of Costs API pages or buckets ({exc})") from None
+    pages = body if isinstance(body, list) else [body]
+    buckets: list[dict[str, Any]] = []
+    for page in pages:
+        buckets.extend(page["data"] if isinstance(page, dict) and "data" in page else [page])
+    return buckets
+
+
+def ingest_openai_buckets(
+    settings: Settings, slug: str, buckets: list[dict[str, Any]], account_id: str
+) -> IngestResult:
+    """Serve saved buckets on 127.0.0.1 in the Costs API shape and load them through the same dlt REST path."""
+    from cloudact.openai_replay import CostsReplay, serve_costs
+
+    token = secrets.token_urlsafe(16)
+    first = min((int(b["start_time"]) for b in buckets if isinstance(b, dict) and "start_time" in b), default=0)
+    with serve_costs(CostsReplay(buckets=buckets, api_key=token)) as url:
+        local = settings.model_copy(update={"openai_base_url": url})
+        return run_ingest(settings, slug, "openai", openai_source_for(local, token, account_id, first))
 
 
 def _root_message(exc: BaseException) -> str:
