@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -47,11 +47,10 @@ def _run(action: Callable[[], Any]) -> Any:
 
 
 @contextmanager
-def _step(message: str, quiet: bool = False) -> Iterator[None]:
-    with nullcontext() if quiet else console.status(message):
+def _step(message: str) -> Iterator[None]:
+    with console.status(message):
         yield
-    if not quiet:
-        console.print(f"[green]✓[/] {message}")
+    console.print(f"[green]✓[/] {message}")
 
 
 def _settings() -> Settings:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from cloudact.control_plane import ControlPlane, OrgExistsError
 from cloudact.tenancy import company_key, make_slug, tenant_dataset
-from cloudact.warehouse import DuckDBWarehouse
+from cloudact.warehouse import Warehouse
 
 API_KEY_PREFIX = "ca_"
 
@@ -38,7 +38,7 @@ def hash_api_key(api_key: str) -> str:
     return hashlib.sha256(api_key.encode()).hexdigest()
 
 
-def onboard_org(control_plane: ControlPlane, warehouse: DuckDBWarehouse, company_name: str) -> OnboardedOrg:
+def onboard_org(control_plane: ControlPlane, warehouse: Warehouse, company_name: str) -> OnboardedOrg:
     """Create an org; on any failure half-way, undo what was done.
 
     Raises:

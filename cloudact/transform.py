@@ -21,7 +21,6 @@ class TransformResult:
 
     org_slug: str
     nodes: int
-    rows_in_focus: int | None
 
 
 def dbt_env(settings: Settings) -> dict[str, str]:
@@ -74,4 +73,4 @@ def transform_org(settings: Settings, org_slug: str) -> TransformResult:
     ]
     if failures or not result.success:
         raise TransformError(f"dbt build for {org_slug} failed:\n  " + "\n  ".join(failures or ["unknown error"]))
-    return TransformResult(org_slug, len(result.result or []), None)
+    return TransformResult(org_slug, len(result.result or []))
