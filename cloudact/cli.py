@@ -13,7 +13,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from cloudact.control_plane import OrgExistsError, OrgNotFoundError, get_control_plane
+from cloudact.control_plane import ControlPlaneError, get_control_plane
+from cloudact.control_plane.plans import DEFAULT_PLAN, PLANS, UnknownPlanError
 from cloudact.settings import Settings, SettingsError, get_settings
 from cloudact.tenancy import InvalidSlugError, validate_slug
 from cloudact.transform import TransformError
@@ -23,10 +24,24 @@ app = typer.Typer(help="CloudAct: cloud, GenAI and SaaS bills to one FinOps FOCU
                   no_args_is_help=True, pretty_exceptions_enable=False)  # fmt: skip
 org_app = typer.Typer(help="Organizations (tenants).", no_args_is_help=True)
 app.add_typer(org_app, name="org")
+integration_app = typer.Typer(help="Provider credentials per org (encrypted; never shown again).", no_args_is_help=True)
+app.add_typer(integration_app, name="integration")
+keyring_app = typer.Typer(help="Key-encryption keys guarding credentials and API-key copies.", no_args_is_help=True)
+app.add_typer(keyring_app, name="keyring")
+quota_app = typer.Typer(help="Plan limits and pipeline-run usage.", no_args_is_help=True)
+app.add_typer(quota_app, name="quota")
 console = Console()
 err_console = Console(stderr=True)
 
-USER_ERRORS: tuple[type[Exception], ...] = (OrgExistsError, OrgNotFoundError, WarehouseError, SettingsError)
+
+def _user_errors() -> tuple[type[Exception], ...]:
+    from cloudact.api_keys import ApiKeyNotFoundError
+    from cloudact.credentials import CredentialError
+    from cloudact.integrations import IntegrationNotFoundError
+    from cloudact.keyring import KeyringError
+
+    return (ControlPlaneError, WarehouseError, SettingsError, UnknownPlanError, ApiKeyNotFoundError, CredentialError,
+            IntegrationNotFoundError, KeyringError)  # fmt: skip
 
 
 def _fail(message: str, code: int = 1) -> None:
@@ -42,7 +57,7 @@ def _run(action: Callable[[], Any]) -> Any:
         return action()
     except InvalidSlugError as exc:
         _fail(str(exc), 2)
-    except (IngestError, TransformError, *USER_ERRORS) as exc:
+    except (IngestError, TransformError, *_user_errors()) as exc:
         _fail(str(exc))
 
 
@@ -67,18 +82,58 @@ def _existing_org(settings: Settings, slug: str) -> str:
     return slug
 
 
+@app.command()
+def migrate() -> None:
+    """Apply the control-plane migrations (SQLite, Postgres or Supabase's Postgres via CLOUDACT_DATABASE_URL)."""
+    from cloudact.control_plane.migrate import migrate as run_migrations
+
+    settings = _settings()
+
+    def action() -> None:
+        if settings.control_plane == "sqlite":
+            settings.ensure_data_dir()
+        before, after = run_migrations(settings.resolved_database_url)
+        changed = "already at" if before == after else f"migrated from {before or 'empty'} to"
+        console.print(f"[green]✓[/] control plane {changed} revision {after}")
+
+    _run(action)
+
+
+@app.command()
+def bootstrap() -> None:
+    """Create or complete the shared warehouse dataset `organizations`: adds missing tables and columns only."""
+    settings = _settings()
+
+    def action() -> None:
+        report = get_warehouse(settings).bootstrap()
+        for table in report.created_tables:
+            console.print(f"[green]+[/] table organizations.{table}")
+        for column in report.added_columns:
+            console.print(f"[green]+[/] column organizations.{column}")
+        for mismatch in report.type_mismatches:
+            console.print(f"[yellow]![/] type differs (left as is): {mismatch}")
+        console.print("[green]✓[/] warehouse bootstrap: " + ("updated" if report.changed else "already current"))
+
+    _run(action)
+
+
 @org_app.command("create")
 def org_create(
     name: Annotated[str, typer.Argument(help="Company name, e.g. 'Acme Corp'")],
+    plan: Annotated[str, typer.Option("--plan", help=f"One of: {', '.join(PLANS)}")] = DEFAULT_PLAN,
+    owner: Annotated[str | None, typer.Option("--owner", help="Owner's email (first seat)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="End with one JSON line {org_slug, api_key}")] = False,
 ) -> None:
-    """Onboard a company: its org, its dataset {org_slug}_prod and an API key (shown once)."""
+    """Onboard a company: its org, its dataset {org_slug}_prod, its quota row and an API key (shown once)."""
+    from cloudact.keyring import get_keyring
     from cloudact.onboarding import onboard_org
 
     settings = _settings()
 
     def action() -> None:
-        org = onboard_org(get_control_plane(settings), get_warehouse(settings), name)
+        org = onboard_org(
+            get_control_plane(settings), get_warehouse(settings), get_keyring(settings), name, plan, owner
+        )
         if as_json:
             print(json.dumps({"org_slug": org.org_slug, "api_key": org.api_key}))  # noqa: T201 (machine output)
             return
@@ -96,6 +151,126 @@ def org_list() -> None:
     for org in _run(lambda: get_control_plane(settings).list_orgs()):
         table.add_row(org.org_slug, org.company_name, org.plan, org.status, f"{org.created_at:%Y-%m-%d %H:%M}")
     console.print(table)
+
+
+@org_app.command("recover-key")
+def org_recover_key(
+    org: Annotated[str, typer.Argument(help="Org slug")],
+    key_id: Annotated[str | None, typer.Option("--key-id", help="A specific key; default the newest")] = None,
+) -> None:
+    """Operator only: decrypt the stored copy of an org's API key with the keyring (or Cloud KMS)."""
+    from cloudact.api_keys import recover_api_key
+    from cloudact.audit import write_audit
+    from cloudact.keyring import get_keyring
+
+    settings = _settings()
+
+    def action() -> None:
+        slug = _existing_org(settings, org)
+        warehouse = get_warehouse(settings)
+        issued = recover_api_key(warehouse, get_keyring(settings), slug, key_id)
+        write_audit(warehouse, slug, "api_key.recovered", actor="root", target=issued.key_id)
+        print(issued.api_key)  # noqa: T201 (the one output of this command, for pipes)
+
+    _run(action)
+
+
+@integration_app.command("set")
+def integration_set(
+    org: Annotated[str, typer.Option("--org", help="Org slug")],
+    provider: Annotated[str, typer.Option("--provider", help="openai, anthropic, gcp, aws, azure or oci")],
+    file: Annotated[Path, typer.Option("--file", help="JSON credentials file, or - for stdin", allow_dash=True)],
+) -> None:
+    """Store (create or replace) an org's provider credentials, validated and encrypted."""
+    from cloudact.integrations import set_integration
+    from cloudact.keyring import get_keyring
+
+    settings = _settings()
+
+    def action() -> None:
+        slug = _existing_org(settings, org)
+        text = typer.get_text_stream("stdin").read() if str(file) == "-" else file.read_text()
+        try:
+            payload = json.loads(text)
+        except json.JSONDecodeError as exc:
+            _fail(f"{file}: not JSON (line {exc.lineno}, column {exc.colno}): expected an object of credentials", 2)
+        if not isinstance(payload, dict):
+            _fail(f"{file}: expected a JSON object of credentials", 2)
+        item = set_integration(get_warehouse(settings), get_keyring(settings), slug, provider, payload)
+        console.print(f"[green]✓[/] {provider} credentials stored for {slug}: {json.dumps(item.summary)}")
+
+    _run(action)
+
+
+@integration_app.command("list")
+def integration_list(org: Annotated[str, typer.Option("--org", help="Org slug")]) -> None:
+    """An org's integrations, redacted."""
+    from cloudact.integrations import list_integrations
+
+    settings = _settings()
+    table = Table("provider", "status", "summary", "updated_at")
+    for item in _run(lambda: list_integrations(get_warehouse(settings), _existing_org(settings, org))):
+        table.add_row(item.provider, item.status, json.dumps(item.summary), f"{item.updated_at:%Y-%m-%d %H:%M}")
+    console.print(table)
+
+
+@integration_app.command("delete")
+def integration_delete(
+    org: Annotated[str, typer.Option("--org", help="Org slug")],
+    provider: Annotated[str, typer.Option("--provider", help="Provider")],
+) -> None:
+    """Delete an org's credentials for one provider."""
+    from cloudact.integrations import delete_integration
+
+    settings = _settings()
+
+    def action() -> None:
+        delete_integration(get_warehouse(settings), _existing_org(settings, org), provider)
+        console.print(f"[green]✓[/] {provider} credentials of {org} deleted")
+
+    _run(action)
+
+
+@keyring_app.command("rotate")
+def keyring_rotate() -> None:
+    """Local keyring: add a new primary KEK, then re-wrap every stored secret under it (Cloud KMS: re-wrap only)."""
+    from cloudact.api_keys import rewrap_api_keys
+    from cloudact.integrations import rewrap_integrations
+    from cloudact.keyring import LocalKeyring, get_keyring
+
+    settings = _settings()
+
+    def action() -> None:
+        keyring = get_keyring(settings)
+        if isinstance(keyring, LocalKeyring):
+            console.print(f"[green]✓[/] new primary key-encryption key {keyring.rotate()}")
+        warehouse = get_warehouse(settings)
+        moved = rewrap_integrations(warehouse, keyring) + rewrap_api_keys(warehouse, keyring)
+        console.print(f"[green]✓[/] {moved} stored secrets re-wrapped under {keyring.primary_key_id()}")
+
+    _run(action)
+
+
+@quota_app.command("show")
+def quota_show(org: Annotated[str, typer.Option("--org", help="Org slug")]) -> None:
+    """An org's plan limits and today's, this month's and current pipeline-run usage."""
+    from cloudact.quotas import get_usage
+
+    settings = _settings()
+
+    def action() -> None:
+        record = get_control_plane(settings).get_org(_existing_org(settings, org))
+        usage = get_usage(get_warehouse(settings), record)
+        table = Table("limit", "used", "allowed", "resets at (UTC)")
+        table.add_row("pipeline runs today", str(usage.pipeline_runs_today), str(usage.limit_daily),
+                      f"{usage.daily_resets_at:%Y-%m-%d %H:%M}")  # fmt: skip
+        table.add_row("pipeline runs this month", str(usage.pipeline_runs_this_month), str(usage.limit_monthly),
+                      f"{usage.monthly_resets_at:%Y-%m-%d %H:%M}")  # fmt: skip
+        table.add_row("concurrent runs", str(usage.running), str(usage.limit_concurrent), "when a run ends")
+        console.print(f"{record.org_slug}: plan [bold]{record.plan}[/] ({record.status})")
+        console.print(table)
+
+    _run(action)
 
 
 @app.command()
@@ -180,6 +355,18 @@ def export(
         console.print(f"{rows} FOCUS rows of {slug} written to {out}")
 
     _run(action)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option("--host", help="Interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="TCP port")] = 8000,
+) -> None:
+    """Start the REST API (uvicorn) on the configured warehouse and control plane."""
+    import uvicorn
+
+    _settings()
+    uvicorn.run("api.main:app", host=host, port=port, log_level="info")
 
 
 @app.command()

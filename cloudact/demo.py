@@ -11,6 +11,7 @@ from rich.table import Table
 
 from cloudact.control_plane import get_control_plane
 from cloudact.demo_data import generate_cur, generate_openai_buckets
+from cloudact.keyring import get_keyring
 from cloudact.onboarding import onboard_org
 from cloudact.settings import Settings
 from cloudact.tenancy import company_key
@@ -42,7 +43,7 @@ def run_demo(settings: Settings, console: Console) -> list[str]:
     for company, seed, payer, accounts, projects, with_samples in DEMO_ORGS:
         existing = control_plane.find_by_company_key(company_key(company))
         if existing is None:
-            org = onboard_org(control_plane, warehouse, company)
+            org = onboard_org(control_plane, warehouse, get_keyring(settings), company)
             slug = org.org_slug
             console.print(f"[green]✓[/] created org [bold]{slug}[/] ({company}); API key (shown once): {org.api_key}",
                           highlight=False)  # fmt: skip

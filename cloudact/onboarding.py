@@ -1,16 +1,21 @@
-"""Onboarding: a new org in the control plane, its warehouse dataset and its first API key, all or nothing."""
+"""Onboarding: a new org in the control plane, its dataset, its quota row and its first API key, all or nothing."""
 
 from __future__ import annotations
 
-import hashlib
-import secrets
+import logging
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
-from cloudact.control_plane import ControlPlane, OrgExistsError
+from cloudact import api_keys
+from cloudact.audit import write_audit
+from cloudact.control_plane import ControlPlaneStore, OrgExistsError, PlanChange
+from cloudact.control_plane.plans import DEFAULT_PLAN, plan_limits
+from cloudact.keyring import Keyring
+from cloudact.quotas import reset_daily
 from cloudact.tenancy import company_key, make_slug, tenant_dataset
 from cloudact.warehouse import Warehouse
 
-API_KEY_PREFIX = "ca_"
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -19,46 +24,68 @@ class OnboardedOrg:
 
     org_slug: str
     company_name: str
+    plan: str
     dataset: str
     api_key: str
+    key_id: str
 
 
-def new_api_key() -> tuple[str, str, str, str]:
-    """A fresh org API key (32 random bytes) and what is stored of it.
-
-    Returns:
-        ``(api_key, key_id, key_prefix, sha256_hex)``.
-    """
-    api_key = API_KEY_PREFIX + secrets.token_urlsafe(32)
-    return api_key, secrets.token_hex(8), api_key[:8], hash_api_key(api_key)
-
-
-def hash_api_key(api_key: str) -> str:
-    """SHA-256 hex digest of an API key (what the warehouse stores)."""
-    return hashlib.sha256(api_key.encode()).hexdigest()
-
-
-def onboard_org(control_plane: ControlPlane, warehouse: Warehouse, company_name: str) -> OnboardedOrg:
-    """Create an org; on any failure half-way, undo what was done.
+def onboard_org(
+    control_plane: ControlPlaneStore,
+    warehouse: Warehouse,
+    keyring: Keyring,
+    company_name: str,
+    plan: str = DEFAULT_PLAN,
+    owner_email: str | None = None,
+) -> OnboardedOrg:
+    """Create an org; on any failure half-way, undo every step already done.
 
     Raises:
         OrgExistsError: If the company is already onboarded.
         InvalidSlugError: If the name gives no valid slug.
+        UnknownPlanError: If ``plan`` is not in the catalogue.
     """
-    key = company_key(company_name)
+    plan_limits(plan)
+    name = company_name.strip()
+    key = company_key(name)
     existing = control_plane.find_by_company_key(key)
     if existing is not None:
-        raise OrgExistsError(f"company {company_name!r} is already onboarded as {existing.org_slug}")
-    slug = make_slug(company_name)
+        raise OrgExistsError(f"company {name!r} is already onboarded as {existing.org_slug}")
+    slug = make_slug(name)
     dataset = tenant_dataset(slug)
-    api_key, key_id, key_prefix, digest = new_api_key()
-    control_plane.create_org(slug, company_name.strip(), key)
+    warehouse.bootstrap()
+    org = control_plane.create_org(slug, name, key, plan)
     try:
+        control_plane.add_plan_change(
+            PlanChange(
+                slug,
+                None,
+                plan,
+                None,
+                org.status,
+                "onboarding",
+                "applied",
+                None,
+                None,
+                org.created_at,
+                datetime.now(UTC),
+            )  # fmt: skip
+        )
+        if owner_email:
+            control_plane.add_member(slug, owner_email, "owner")
         warehouse.ensure_dataset(dataset)
-        warehouse.store_api_key(slug, key_id, key_prefix, digest)
+        reset_daily(warehouse, [slug], datetime.now(UTC).date())
+        issued = api_keys.issue_api_key(warehouse, keyring, slug)
+        write_audit(warehouse, slug, "org.onboarded", actor="root", target=slug, details={"plan": plan})
     except BaseException:
-        warehouse.delete_api_keys(slug)
-        warehouse.drop_dataset(dataset)
-        control_plane.delete_org(slug)
+        log.warning("onboarding of %s failed half-way; undoing it", slug)
+        _undo(control_plane, warehouse, slug, dataset)
         raise
-    return OnboardedOrg(slug, company_name.strip(), dataset, api_key)
+    return OnboardedOrg(slug, name, plan, dataset, issued.api_key, issued.key_id)
+
+
+def _undo(control_plane: ControlPlaneStore, warehouse: Warehouse, slug: str, dataset: str) -> None:
+    for table in ("org_api_keys", "org_usage_quotas", "org_audit_logs"):
+        warehouse.execute(f"delete from {warehouse.shared_table(table)} where org_slug = @org_slug", {"org_slug": slug})
+    warehouse.drop_dataset(dataset)
+    control_plane.delete_org(slug)

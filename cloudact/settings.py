@@ -44,6 +44,18 @@ class Settings(BaseSettings):
     root_api_key: SecretStr = SecretStr(DEFAULT_ROOT_API_KEY)
     auth_disabled: bool = False
 
+    keyring: Literal["local", "gcp_kms"] = "local"
+    keyring_path: Path | None = Field(default=None, description="Local KEK file; default <data_dir>/keyring.json")
+    kms_key_name: str | None = Field(
+        default=None, description="projects/P/locations/L/keyRings/R/cryptoKeys/K when CLOUDACT_KEYRING=gcp_kms"
+    )
+
+    stripe_webhook_secret: SecretStr | None = None
+    stripe_webhook_tolerance: int = Field(default=300, ge=1, description="Seconds a Stripe signature stays valid")
+    stripe_price_plans: dict[str, str] = Field(
+        default_factory=dict, description='JSON map of Stripe price id to plan, e.g. {"price_123": "professional"}'
+    )
+
     openai_base_url: str = OPENAI_BASE_URL
     openai_initial_days: int = Field(default=90, ge=1, description="How far back the first OpenAI load reads")
     openai_lag_days: int = Field(default=2, ge=0, description="Days re-read on every OpenAI load (still-open days)")
@@ -78,6 +90,11 @@ class Settings(BaseSettings):
         if self.control_plane != "sqlite":
             raise SettingsError(f"CLOUDACT_DATABASE_URL is required when CLOUDACT_CONTROL_PLANE={self.control_plane}")
         return f"sqlite:///{self.resolved_data_dir / 'control_plane.db'}"
+
+    @property
+    def resolved_keyring_path(self) -> Path:
+        """The local keyring file holding the key-encryption keys."""
+        return (self.keyring_path or self.resolved_data_dir / "keyring.json").expanduser().resolve()
 
     @property
     def dlt_pipelines_dir(self) -> Path:

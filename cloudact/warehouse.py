@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -13,36 +14,58 @@ import duckdb
 
 from cloudact.settings import Settings, SettingsError
 from cloudact.tenancy import SHARED_DATASET, tenant_dataset, validate_slug
+from cloudact.warehouse_schema import DUCKDB_TYPES, SHARED_TABLES, BootstrapReport
 
 FOCUS_TABLE = "cost_data_standard_1_3"
-
-# Shared platform tables; every one is filtered by org_slug.
-SHARED_TABLES_DDL = (
-    f"""create table if not exists {SHARED_DATASET}.org_api_keys (
-        org_slug varchar not null,
-        key_id varchar not null primary key,
-        key_prefix varchar not null,
-        key_sha256 varchar not null unique,
-        created_at timestamp with time zone not null,
-        revoked_at timestamp with time zone
-    )""",
-)
+_PARAM = re.compile(r"@([A-Za-z_][A-Za-z0-9_]*)")
+# One writer at a time per DuckDB file in this process: shared-table transactions (quota admission above all) are
+# serialised here instead of failing with DuckDB's optimistic "Conflict on update". Other processes cannot open the
+# file for writing while we hold it, so this makes admission exact for the embedded warehouse.
+_LOCKS: dict[Path, threading.RLock] = {}
+_LOCKS_GUARD = threading.Lock()
 
 
 class WarehouseError(RuntimeError):
     """A warehouse operation that cannot be done (e.g. the tenant has no FOCUS table yet)."""
 
 
-class Warehouse(Protocol):
+class Sql(Protocol):
+    """Runs SQL with ``@name`` parameters (BigQuery's style; translated for DuckDB)."""
+
+    def query(self, sql: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]: ...
+    def execute(self, sql: str, params: dict[str, Any] | None = None) -> None: ...
+
+
+class Warehouse(Sql, Protocol):
     """Operations the CLI, API and flows need from the warehouse."""
 
-    def bootstrap(self) -> None: ...
+    def shared_table(self, name: str) -> str: ...
+    def transaction(self) -> AbstractContextManager[Sql]: ...
+    def bootstrap(self) -> BootstrapReport: ...
     def ensure_dataset(self, dataset: str) -> None: ...
     def drop_dataset(self, dataset: str) -> None: ...
-    def store_api_key(self, org_slug: str, key_id: str, key_prefix: str, key_sha256: str) -> None: ...
-    def delete_api_keys(self, org_slug: str) -> None: ...
+    def dataset_exists(self, dataset: str) -> bool: ...
     def export_focus(self, org_slug: str, out: Path) -> int: ...
     def focus_summary(self, org_slug: str) -> list[dict[str, Any]]: ...
+
+
+@dataclass
+class _DuckSql:
+    con: duckdb.DuckDBPyConnection
+
+    def query(self, sql: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        cursor = self.con.execute(*_duck(sql, params))
+        names = [column[0] for column in cursor.description or ()]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+    def execute(self, sql: str, params: dict[str, Any] | None = None) -> None:
+        self.con.execute(*_duck(sql, params))
+
+
+def _duck(sql: str, params: dict[str, Any] | None) -> tuple[str, dict[str, Any]]:
+    """``@name`` → ``$name``, passing only the parameters the statement uses (DuckDB refuses extra ones)."""
+    used = set(_PARAM.findall(sql))
+    return _PARAM.sub(r"$\1", sql), {name: value for name, value in (params or {}).items() if name in used}
 
 
 @dataclass
@@ -66,37 +89,82 @@ class DuckDBWarehouse:
         finally:
             con.close()
 
-    def bootstrap(self) -> None:
-        """Create the shared ``organizations`` dataset and its tables (idempotent)."""
+    def shared_table(self, name: str) -> str:
+        """The qualified name of a shared platform table."""
+        if name not in SHARED_TABLES:
+            raise WarehouseError(f"{name!r} is not a shared table")
+        return f"{SHARED_DATASET}.{name}"
+
+    @contextmanager
+    def transaction(self) -> Iterator[Sql]:
+        """One serialised read-write transaction; rolled back if the block raises."""
+        with self._lock(), self.connect() as con:
+            con.execute("begin transaction")
+            try:
+                yield _DuckSql(con)
+            except BaseException:
+                con.execute("rollback")
+                raise
+            con.execute("commit")
+
+    def query(self, sql: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        """Rows of a query as dicts."""
         with self.connect() as con:
+            return _DuckSql(con).query(sql, params)
+
+    def execute(self, sql: str, params: dict[str, Any] | None = None) -> None:
+        """Run one statement."""
+        with self._lock(), self.connect() as con:
+            _DuckSql(con).execute(sql, params)
+
+    def bootstrap(self) -> BootstrapReport:
+        """Create or complete the shared ``organizations`` dataset: add what is missing, never drop or rewrite."""
+        report = BootstrapReport()
+        with self._lock(), self.connect() as con:
             con.execute(f"create schema if not exists {SHARED_DATASET}")
-            for ddl in SHARED_TABLES_DDL:
-                con.execute(ddl)
+            existing: dict[str, dict[str, str]] = {}
+            for table, column, data_type in con.execute(
+                "select table_name, column_name, data_type from information_schema.columns where table_schema = ?",
+                [SHARED_DATASET],
+            ).fetchall():
+                existing.setdefault(table, {})[column] = data_type
+            for table, columns in SHARED_TABLES.items():
+                if table not in existing:
+                    body = ", ".join(f"{name} {DUCKDB_TYPES[kind]}" for name, kind in columns)
+                    con.execute(f"create table {SHARED_DATASET}.{table} ({body})")
+                    report.created_tables.append(table)
+                    continue
+                for name, kind in columns:
+                    wanted = DUCKDB_TYPES[kind]
+                    found = existing[table].get(name)
+                    if found is None:
+                        con.execute(f"alter table {SHARED_DATASET}.{table} add column {name} {wanted}")
+                        report.added_columns.append(f"{table}.{name}")
+                    elif found.replace(" ", "") != wanted.replace(" ", ""):
+                        report.type_mismatches.append(f"{table}.{name}: {found}, expected {wanted}")
+        return report
+
+    def dataset_exists(self, dataset: str) -> bool:
+        """Whether a tenant dataset exists."""
+        rows = self.query(
+            "select count(*) as n from information_schema.schemata where schema_name = @name",
+            {"name": _identifier(dataset)},
+        )
+        return bool(rows[0]["n"])
+
+    def _lock(self) -> threading.RLock:
+        with _LOCKS_GUARD:
+            return _LOCKS.setdefault(self.path.resolve(), threading.RLock())
 
     def ensure_dataset(self, dataset: str) -> None:
         """Create a tenant dataset (schema) if it does not exist."""
-        with self.connect() as con:
+        with self._lock(), self.connect() as con:
             con.execute(f"create schema if not exists {_identifier(dataset)}")
 
     def drop_dataset(self, dataset: str) -> None:
         """Drop a tenant dataset and everything in it (used to undo a failed onboarding)."""
-        with self.connect() as con:
+        with self._lock(), self.connect() as con:
             con.execute(f"drop schema if exists {_identifier(dataset)} cascade")
-
-    def store_api_key(self, org_slug: str, key_id: str, key_prefix: str, key_sha256: str) -> None:
-        """Record an org API key by its SHA-256 hash (the key itself is never stored)."""
-        self.bootstrap()
-        with self.connect() as con:
-            con.execute(
-                f"insert into {SHARED_DATASET}.org_api_keys values (?, ?, ?, ?, ?, null)",
-                [validate_slug(org_slug), key_id, key_prefix, key_sha256, datetime.now(UTC)],
-            )
-
-    def delete_api_keys(self, org_slug: str) -> None:
-        """Remove every key of an org (used to undo a failed onboarding)."""
-        self.bootstrap()
-        with self.connect() as con:
-            con.execute(f"delete from {SHARED_DATASET}.org_api_keys where org_slug = ?", [validate_slug(org_slug)])
 
     def export_focus(self, org_slug: str, out: Path) -> int:
         """Write the org's FOCUS rows to ``out`` (.parquet or .csv); returns the row count."""

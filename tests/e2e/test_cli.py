@@ -10,8 +10,8 @@ import duckdb
 import pyarrow.parquet as pq
 from typer.testing import CliRunner
 
+from cloudact.api_keys import hash_api_key
 from cloudact.cli import app
-from cloudact.onboarding import hash_api_key
 from tests.conftest import AWS_SAMPLE, OPENAI_SAMPLE, SHARED
 
 runner = CliRunner()

@@ -1,0 +1,134 @@
+"""The shared ``organizations`` dataset: every platform table, declared once in warehouse-neutral types.
+
+Every table carries ``org_slug`` and every query on it filters by ``org_slug``. ``cloudact bootstrap`` compares this
+declaration with the warehouse and only ever adds: missing tables, then missing columns (as nullable), never a drop
+or a rewrite. To change a column's type, add a new column instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# Neutral type → DuckDB type. BigQuery's map lives with its warehouse implementation.
+DUCKDB_TYPES = {
+    "string": "VARCHAR",
+    "int": "BIGINT",
+    "bool": "BOOLEAN",
+    "date": "DATE",
+    "timestamp": "TIMESTAMP WITH TIME ZONE",
+    "decimal": "DECIMAL(38, 12)",
+    "json": "VARCHAR",
+}
+
+SHARED_TABLES: dict[str, tuple[tuple[str, str], ...]] = {
+    # An org's API keys: the SHA-256 of the key for auth, and an envelope-encrypted copy only the root can recover.
+    "org_api_keys": (
+        ("org_slug", "string"),
+        ("key_id", "string"),
+        ("key_prefix", "string"),
+        ("key_sha256", "string"),
+        ("created_at", "timestamp"),
+        ("revoked_at", "timestamp"),
+        ("last_used_at", "timestamp"),
+        ("kek_id", "string"),
+        ("wrapped_key", "string"),
+        ("nonce", "string"),
+        ("ciphertext", "string"),
+    ),
+    # Provider credentials, envelope-encrypted; ``summary`` is the redacted, non-secret part (JSON).
+    "org_integration_credentials": (
+        ("org_slug", "string"),
+        ("provider", "string"),
+        ("kek_id", "string"),
+        ("wrapped_key", "string"),
+        ("nonce", "string"),
+        ("ciphertext", "string"),
+        ("summary", "json"),
+        ("status", "string"),
+        ("last_error", "string"),
+        ("created_at", "timestamp"),
+        ("updated_at", "timestamp"),
+        ("validated_at", "timestamp"),
+    ),
+    # Pipeline runs admitted per org and UTC day; the month's usage is the sum over its days.
+    "org_usage_quotas": (
+        ("org_slug", "string"),
+        ("usage_date", "date"),
+        ("usage_month", "date"),
+        ("pipeline_runs", "int"),
+        ("pipeline_runs_succeeded", "int"),
+        ("pipeline_runs_failed", "int"),
+        ("updated_at", "timestamp"),
+    ),
+    "org_pipeline_runs": (
+        ("run_id", "string"),
+        ("org_slug", "string"),
+        ("provider", "string"),
+        ("trigger", "string"),
+        ("status", "string"),
+        ("queued_at", "timestamp"),
+        ("started_at", "timestamp"),
+        ("finished_at", "timestamp"),
+        ("rows_loaded", "json"),
+        ("error", "string"),
+        ("flow_run_id", "string"),
+    ),
+    "org_pipeline_logs": (
+        ("run_id", "string"),
+        ("org_slug", "string"),
+        ("logged_at", "timestamp"),
+        ("level", "string"),
+        ("message", "string"),
+    ),
+    "org_audit_logs": (
+        ("audit_id", "string"),
+        ("org_slug", "string"),
+        ("occurred_at", "timestamp"),
+        ("actor", "string"),
+        ("action", "string"),
+        ("target", "string"),
+        ("details", "json"),
+    ),
+    # Departments → projects → teams; ``tag_rules`` (JSON) allocate FOCUS rows to a node by tag key and value.
+    "org_hierarchy": (
+        ("org_slug", "string"),
+        ("node_id", "string"),
+        ("parent_id", "string"),
+        ("level", "string"),
+        ("name", "string"),
+        ("tag_rules", "json"),
+        ("created_at", "timestamp"),
+        ("updated_at", "timestamp"),
+    ),
+    # SaaS subscriptions entered by the org; turned into FOCUS rows by dbt.
+    "org_subscriptions": (
+        ("org_slug", "string"),
+        ("subscription_id", "string"),
+        ("provider", "string"),
+        ("plan", "string"),
+        ("seats", "int"),
+        ("unit_price", "decimal"),
+        ("currency", "string"),
+        ("billing_cycle", "string"),
+        ("start_date", "date"),
+        ("end_date", "date"),
+        ("hierarchy_node_id", "string"),
+        ("status", "string"),
+        ("created_at", "timestamp"),
+        ("updated_at", "timestamp"),
+    ),
+}
+
+
+@dataclass
+class BootstrapReport:
+    """What a bootstrap changed; empty lists mean the warehouse was already current."""
+
+    created_tables: list[str] = field(default_factory=list)
+    added_columns: list[str] = field(default_factory=list)
+    type_mismatches: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        """Whether anything was created or added."""
+        return bool(self.created_tables or self.added_columns)
