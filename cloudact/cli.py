@@ -51,11 +51,12 @@ def _fail(message: str, code: int = 1) -> None:
 
 def _run(action: Callable[[], Any]) -> Any:
     """Run a command body, turning our known errors into one clear line and a non-zero exit."""
+    from cloudact.credentials import CredentialError
     from ingestion.pipelines import IngestError
 
     try:
         return action()
-    except InvalidSlugError as exc:
+    except (InvalidSlugError, UnknownPlanError, CredentialError) as exc:  # bad input: usage exit code
         _fail(str(exc), 2)
     except (IngestError, TransformError, *_user_errors()) as exc:
         _fail(str(exc))
@@ -189,7 +190,10 @@ def integration_set(
 
     def action() -> None:
         slug = _existing_org(settings, org)
-        text = typer.get_text_stream("stdin").read() if str(file) == "-" else file.read_text()
+        try:
+            text = typer.get_text_stream("stdin").read() if str(file) == "-" else file.read_text()
+        except (OSError, UnicodeDecodeError) as exc:
+            _fail(f"{file}: cannot read the credentials file ({exc.__class__.__name__}: {exc.args[-1]})", 2)
         try:
             payload = json.loads(text)
         except json.JSONDecodeError as exc:
@@ -259,7 +263,8 @@ def quota_show(org: Annotated[str, typer.Option("--org", help="Org slug")]) -> N
     settings = _settings()
 
     def action() -> None:
-        record = get_control_plane(settings).get_org(_existing_org(settings, org))
+        slug = _existing_org(settings, org)
+        record = get_control_plane(settings).get_org(slug)
         usage = get_usage(get_warehouse(settings), record)
         table = Table("limit", "used", "allowed", "resets at (UTC)")
         table.add_row("pipeline runs today", str(usage.pipeline_runs_today), str(usage.limit_daily),

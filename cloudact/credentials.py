@@ -215,7 +215,7 @@ class GcpCredentials(_ProviderCredentials):
 
 
 class AwsCredentials(_ProviderCredentials):
-    """An IAM role to assume (preferred) or an access key pair; optionally the CUR bucket and its region."""
+    """An IAM role to assume (preferred) or an access key pair with the CUR bucket, or a local export folder."""
 
     # The external id is not a secret (AWS: it guards against the confused deputy, not against disclosure).
     SECRETS: ClassVar[dict[str, Redaction]] = {"secret_access_key": "hidden", "session_token": "hidden"}
@@ -247,11 +247,17 @@ class AwsCredentials(_ProviderCredentials):
         | None
     ) = None
     region: Annotated[str, _matching(_REGION, "an AWS region such as 'us-east-1'")] | None = None
+    # Embedded/on-premise use: CUR deliveries synced to a local folder (e.g. by `aws s3 sync`); needs no AWS auth.
+    export_path: Annotated[str, _matching(r"/[^\x00]*", "an absolute local folder path")] | None = None
 
     @model_validator(mode="after")
     def _one_way_to_authenticate(self) -> AwsCredentials:
         role = self.role_arn is not None or self.external_id is not None
         keys = any(v is not None for v in (self.access_key_id, self.secret_access_key, self.session_token))
+        if self.export_path is not None:
+            if role or keys or self.cur_bucket is not None:
+                raise _FieldProblem("export_path", "a local folder is read as is: give it without role, keys or bucket")
+            return self
         if role and keys:
             raise _FieldProblem("", "give either role_arn + external_id or an access key pair, not both")
         if not role and not keys:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,7 +37,14 @@ def dbt_env(settings: Settings) -> dict[str, str]:
     }
 
 
-def run_dbt(settings: Settings, args: list[str]) -> Any:
+# The manifest is parsed once per process and target with this placeholder tenant, then pointed at each org by
+# rewriting the tenant schema on its nodes and sources: a build then skips dbt's parse (about 2.5 s per org).
+TEMPLATE_SLUG = "cloudact_template"
+_MANIFESTS: dict[tuple[str, str], list[Any]] = {}
+_MANIFEST_LOCK = threading.Lock()
+
+
+def run_dbt(settings: Settings, args: list[str], manifest: Any = None) -> Any:
     """Invoke dbt in-process with the project at the repo root; returns the dbtRunnerResult."""
     from dbt.cli.main import dbtRunner
 
@@ -45,7 +53,7 @@ def run_dbt(settings: Settings, args: list[str]) -> Any:
     os.environ.update(env)
     try:
         target = "bigquery" if settings.warehouse == "bigquery" else "local"
-        return dbtRunner().invoke(
+        return dbtRunner(manifest=manifest).invoke(
             [*args, "--project-dir", str(REPO_ROOT), "--profiles-dir", str(REPO_ROOT), "--target", target, "--quiet"]
         )
     finally:
@@ -56,14 +64,50 @@ def run_dbt(settings: Settings, args: list[str]) -> Any:
                 os.environ[key] = value
 
 
-def transform_org(settings: Settings, org_slug: str) -> TransformResult:
+def _point_manifest_at(entry: list[Any], org_slug: str) -> Any:
+    manifest, current = entry
+    # A build compiles nodes in place (ephemeral CTEs injected, SQL rendered for the last org): start clean.
+    for node in manifest.nodes.values():
+        if hasattr(node, "compiled"):
+            node.compiled, node.compiled_code = False, None
+            node.extra_ctes_injected, node.extra_ctes = False, []
+    old, new = f"{current}_prod", f"{org_slug}_prod"
+    if old != new:
+        for node in (*manifest.nodes.values(), *manifest.sources.values()):
+            if getattr(node, "schema", None) == old:
+                node.schema = new
+            relation = getattr(node, "relation_name", None)
+            if relation and f'"{old}"' in relation:
+                node.relation_name = relation.replace(f'"{old}"', f'"{new}"')
+        entry[1] = org_slug
+    return manifest
+
+
+def _parsed_manifest(settings: Settings) -> list[Any]:
+    key = (settings.warehouse, str(settings.resolved_duckdb_path))
+    if key not in _MANIFESTS:
+        result = run_dbt(settings, ["parse", "--vars", json.dumps({"org_slug": TEMPLATE_SLUG})])
+        if not result.success or result.result is None:
+            raise TransformError(f"dbt parse failed: {result.exception}")
+        _MANIFESTS[key] = [result.result, TEMPLATE_SLUG]
+    return _MANIFESTS[key]
+
+
+def transform_org(settings: Settings, org_slug: str, reuse_manifest: bool = True) -> TransformResult:
     """``dbt build`` (seeds, models, tests) for one org into ``{org_slug}_prod``.
+
+    With ``reuse_manifest`` the project is parsed once per process and the parsed manifest reused for every org.
 
     Raises:
         TransformError: If any node fails or errors.
     """
     validate_slug(org_slug)
-    result = run_dbt(settings, ["build", "--vars", json.dumps({"org_slug": org_slug})])
+    args = ["build", "--vars", json.dumps({"org_slug": org_slug})]
+    if reuse_manifest:
+        with _MANIFEST_LOCK:  # the shared manifest points at one org at a time
+            result = run_dbt(settings, args, _point_manifest_at(_parsed_manifest(settings), org_slug))
+    else:
+        result = run_dbt(settings, args)
     if result.exception is not None:
         raise TransformError(f"dbt build for {org_slug} failed: {result.exception}")
     failures = [

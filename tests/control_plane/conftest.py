@@ -47,7 +47,7 @@ def psycopg_dsn(sqlalchemy_url: str) -> str:
     return sqlalchemy_url.replace("postgresql+psycopg://", "postgresql://", 1)
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture(params=["sqlite", "postgres", "supabase"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ControlPlaneStore]:
     """Each implementation on a freshly migrated database."""
     if request.param == "sqlite":
