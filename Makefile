@@ -9,7 +9,7 @@ export RUNTIME__DLTHUB_TELEMETRY := false
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 
-.PHONY: install demo test bench lint lock clean
+.PHONY: install demo test bench lint lock clean prefect serve
 
 install: $(STAMP)
 
@@ -24,6 +24,13 @@ $(STAMP): pyproject.toml constraints.txt
 
 demo: install
 	$(BIN)/cloudact demo
+
+# A local Prefect server and worker on 127.0.0.1 with every deployment of prefect.yaml (Ctrl-C stops them).
+prefect: install
+	$(BIN)/cloudact prefect up
+
+serve: install
+	$(BIN)/cloudact serve
 
 test: install
 	$(BIN)/ruff check .

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from api.errors import install_error_handlers
-from api.routers import billing, orgs, system
+from api.routers import billing, orgs, pipelines, system
 
 
 def create_app() -> FastAPI:
@@ -17,7 +17,7 @@ def create_app() -> FastAPI:
         "everything an org does takes its `X-API-Key` and the org in the path.",
     )
     install_error_handlers(app)
-    for module in (system, billing, orgs):
+    for module in (system, billing, orgs, pipelines):
         app.include_router(module.router)
 
     @app.get("/health", tags=["system"])

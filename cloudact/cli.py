@@ -30,6 +30,10 @@ keyring_app = typer.Typer(help="Key-encryption keys guarding credentials and API
 app.add_typer(keyring_app, name="keyring")
 quota_app = typer.Typer(help="Plan limits and pipeline-run usage.", no_args_is_help=True)
 app.add_typer(quota_app, name="quota")
+pipeline_app = typer.Typer(help="Org pipeline runs (ingest every integration, dbt build).", no_args_is_help=True)
+app.add_typer(pipeline_app, name="pipeline")
+prefect_app = typer.Typer(help="Prefect server, worker and deployments.", no_args_is_help=True)
+app.add_typer(prefect_app, name="prefect")
 console = Console()
 err_console = Console(stderr=True)
 
@@ -172,6 +176,74 @@ def org_recover_key(
         issued = recover_api_key(warehouse, get_keyring(settings), slug, key_id)
         write_audit(warehouse, slug, "api_key.recovered", actor="root", target=issued.key_id)
         print(issued.api_key)  # noqa: T201 (the one output of this command, for pipes)
+
+    _run(action)
+
+
+@org_app.command("member-add")
+def org_member_add(
+    org: Annotated[str, typer.Argument(help="Org slug")],
+    email: Annotated[str, typer.Argument(help="Member's email")],
+    role: Annotated[str, typer.Option("--role", help="owner, admin, member or viewer")] = "member",
+) -> None:
+    """Add a member (a seat of the plan)."""
+    from cloudact.members import add_member
+
+    settings = _settings()
+
+    def action() -> None:
+        slug = _existing_org(settings, org)
+        try:
+            member = add_member(get_control_plane(settings), slug, email, role)
+        except ValueError as exc:
+            _fail(str(exc), 2)
+            return
+        console.print(f"[green]✓[/] {member.email} is now {member.role} of {slug}")
+
+    _run(action)
+
+
+@org_app.command("members")
+def org_members(org: Annotated[str, typer.Argument(help="Org slug")]) -> None:
+    """List an org's members and its seats."""
+    settings = _settings()
+
+    def action() -> None:
+        slug = _existing_org(settings, org)
+        store = get_control_plane(settings)
+        table = Table("email", "role", "since")
+        members = store.list_members(slug)
+        for member in members:
+            table.add_row(member.email, member.role, f"{member.created_at:%Y-%m-%d}")
+        console.print(table)
+        console.print(f"{len(members)} of {store.get_org(slug).limit_seats} seats used")
+
+    _run(action)
+
+
+@app.command("budget")
+def budget_set(
+    org: Annotated[str, typer.Option("--org", help="Org slug")],
+    amount: Annotated[str, typer.Option("--amount", help="Monthly budget, e.g. 5000.00")],
+    currency: Annotated[str, typer.Option("--currency", help="ISO 4217 code")] = "USD",
+    provider: Annotated[str | None, typer.Option("--provider", help="Only this provider's cost")] = None,
+) -> None:
+    """Set a monthly budget (whole org, or one provider) that alerts_daily checks."""
+    from decimal import Decimal, InvalidOperation
+
+    from cloudact.budgets import set_budget
+
+    settings = _settings()
+
+    def action() -> None:
+        slug = _existing_org(settings, org)
+        try:
+            set_budget(get_warehouse(settings), slug, Decimal(amount), currency, provider)
+        except (ValueError, InvalidOperation) as exc:
+            _fail(f"--amount/--currency: {exc}", 2)
+            return
+        console.print(f"[green]✓[/] monthly budget of {amount} {currency.upper()} for {slug} "
+                      f"({'provider ' + provider if provider else 'whole org'})")  # fmt: skip
 
     _run(action)
 
@@ -360,6 +432,71 @@ def export(
         console.print(f"{rows} FOCUS rows of {slug} written to {out}")
 
     _run(action)
+
+
+@pipeline_app.command("run")
+def pipeline_run(
+    org: Annotated[str, typer.Option("--org", help="Org slug")],
+    provider: Annotated[list[str] | None, typer.Option("--provider", help="Only these providers (repeatable)")] = None,
+) -> None:
+    """Run the org's pipeline now (quota-checked): a Prefect flow run if PREFECT_API_URL is set, else in-process."""
+    from cloudact.pipeline import run_in_process
+    from cloudact.pipeline_trigger import prefect_api_url, trigger_pipeline
+    from cloudact.quotas import OrgNotRunnableError, QuotaExceededError
+
+    settings = _settings()
+
+    def action() -> None:
+        slug = _existing_org(settings, org)
+        try:
+            if prefect_api_url():
+                run = trigger_pipeline(settings, get_control_plane(settings), get_warehouse(settings), slug,
+                                       provider or None, trigger="cli")  # fmt: skip
+                console.print(f"run {run.run_id} started as Prefect flow run {run.flow_run_id}")
+                return
+            with _step(f"pipeline run for {slug}"):
+                outcome = run_in_process(settings, slug, provider or None, trigger="cli")
+        except (QuotaExceededError, OrgNotRunnableError) as exc:
+            _fail(str(exc))
+            return
+        rows = ", ".join(f"{name}: {count} rows" for name, count in outcome.rows.items()) or "no provider data"
+        console.print(f"run {outcome.run_id} {outcome.status} in {outcome.duration_s:.1f}s ({rows}; "
+                      f"{outcome.dbt_nodes} dbt nodes)", highlight=False)  # fmt: skip
+        for name, error in outcome.errors.items():
+            console.print(f"[red]✗[/] {escape(name)}: {escape(error)}", highlight=False)
+        if outcome.status == "failed":
+            raise typer.Exit(1)
+
+    _run(action)
+
+
+@prefect_app.command("up")
+def prefect_up(port: Annotated[int, typer.Option("--port", help="Prefect server port")] = 4200) -> None:
+    """Start a local Prefect server and worker on 127.0.0.1, deploy prefect.yaml, and run until Ctrl-C."""
+    from cloudact import prefect_local
+
+    settings = _settings()
+    api_url = f"http://127.0.0.1:{port}/api"
+    logs = settings.ensure_data_dir() / "prefect"
+    logs.mkdir(exist_ok=True)
+    server = prefect_local.start_server(settings, port, logs / "server.log")
+    worker = None
+    try:
+        with _step(f"Prefect server on {api_url} (logs: {logs})"):
+            prefect_local.wait_healthy(api_url, process=server)
+        with _step("deployments from prefect.yaml on the process pool"):
+            prefect_local.deploy_all(settings, api_url)
+        worker = prefect_local.start_worker(settings, api_url, logs / "worker.log")
+        console.print(f"UI: http://127.0.0.1:{port}  ·  worker running  ·  Ctrl-C stops both")
+        server.wait()
+    except KeyboardInterrupt:
+        pass
+    except RuntimeError as exc:
+        _fail(str(exc))
+    finally:
+        if worker is not None:
+            prefect_local.stop(worker)
+        prefect_local.stop(server)
 
 
 @app.command()

@@ -11,6 +11,7 @@ from cloudact.audit import write_audit
 from cloudact.control_plane import ControlPlaneStore, OrgExistsError, PlanChange
 from cloudact.control_plane.plans import DEFAULT_PLAN, plan_limits
 from cloudact.keyring import Keyring
+from cloudact.members import add_member
 from cloudact.quotas import reset_daily
 from cloudact.tenancy import company_key, make_slug, tenant_dataset
 from cloudact.warehouse import Warehouse
@@ -72,7 +73,7 @@ def onboard_org(
             )  # fmt: skip
         )
         if owner_email:
-            control_plane.add_member(slug, owner_email, "owner")
+            add_member(control_plane, slug, owner_email, "owner")
         warehouse.ensure_dataset(dataset)
         reset_daily(warehouse, [slug], datetime.now(UTC).date())
         issued = api_keys.issue_api_key(warehouse, keyring, slug)

@@ -24,10 +24,14 @@ class CostsReplay:
     api_key: str
     raw_pages: dict[int, str] = field(default_factory=dict)  # page number → body served instead (bad-input tests)
     requests: list[dict[str, list[str]]] = field(default_factory=list)
+    fail_first: list[int] = field(default_factory=list)  # statuses answered before serving (retry tests)
 
     def page(self, query: dict[str, list[str]]) -> tuple[int, str]:
         """Status and body for one request."""
         self.requests.append(query)
+        if self.fail_first:
+            status = self.fail_first.pop(0)
+            return status, json.dumps({"error": {"message": f"replayed {status}", "type": "server_error"}})
         try:
             start = int(query["start_time"][0])
             limit = int(query.get("limit", ["7"])[0])

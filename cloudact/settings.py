@@ -60,6 +60,19 @@ class Settings(BaseSettings):
     openai_initial_days: int = Field(default=90, ge=1, description="How far back the first OpenAI load reads")
     openai_lag_days: int = Field(default=2, ge=0, description="Days re-read on every OpenAI load (still-open days)")
 
+    pipeline_retry_delays: list[float] = Field(
+        default_factory=lambda: [10.0, 60.0, 300.0],
+        description="Seconds between retries of a provider ingest after a transient error (429, 5xx, timeout)",
+    )
+    pipeline_wait_seconds: float = Field(default=1800, ge=0, description="How long a run waits for the org's last run")
+    pipeline_stale_minutes: int = Field(default=180, ge=1, description="Runs older than this fail in stale_cleanup")
+    pipeline_deployment: str = Field(default="org_pipeline/org_pipeline", description="Prefect deployment of org runs")
+    quota_retention_days: int = Field(default=400, ge=31, description="Usage rows kept by quota_cleanup")
+    alert_webhook_url: str | None = Field(default=None, description="alerts_daily POSTs each new alert here (JSON)")
+    alert_quota_ratio: float = Field(default=0.8, gt=0, le=1, description="Quota alert when usage/limit reaches it")
+    alert_spike_ratio: float = Field(default=1.5, gt=1, description="Cost spike when yesterday/day before exceeds it")
+    alert_spike_min_amount: float = Field(default=10.0, ge=0, description="...and the increase is at least this")
+
     samples_dir: Path | None = Field(default=None, description="Public provider samples; defaults to ../shared/samples")
 
     @model_validator(mode="after")

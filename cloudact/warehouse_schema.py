@@ -117,6 +117,35 @@ SHARED_TABLES: dict[str, tuple[tuple[str, str], ...]] = {
         ("created_at", "timestamp"),
         ("updated_at", "timestamp"),
     ),
+    # Bumped when a pipeline run of the org completes: read caches key on it, so they drop stale results at once.
+    "org_data_versions": (
+        ("org_slug", "string"),
+        ("data_version", "int"),
+        ("updated_at", "timestamp"),
+    ),
+    # Monthly budgets per org (whole org, or one provider); alerts_daily compares month-to-date cost against them.
+    "org_budgets": (
+        ("org_slug", "string"),
+        ("budget_id", "string"),
+        ("scope", "string"),
+        ("scope_value", "string"),
+        ("amount", "decimal"),
+        ("currency", "string"),
+        ("created_at", "timestamp"),
+    ),
+    # One row per (org, alert type, scope, day): a rerun of alerts_daily never sends the same alert twice.
+    "org_alerts": (
+        ("org_slug", "string"),
+        ("alert_id", "string"),
+        ("alert_type", "string"),
+        ("alert_date", "date"),
+        ("scope", "string"),
+        ("message", "string"),
+        ("details", "json"),
+        ("delivered", "bool"),
+        ("delivery_error", "string"),
+        ("created_at", "timestamp"),
+    ),
 }
 
 
