@@ -88,4 +88,4 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         kind = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return JSONResponse(_body(kind, str(exc.detail), None), exc.status_code)
+        return JSONResponse(_body(kind, str(exc.detail), None), exc.status_code, headers=exc.headers)

@@ -37,7 +37,7 @@ class Alert:
 
 
 def _focus_exists(warehouse: Warehouse, org_slug: str) -> bool:
-    rows = warehouse.query(
+    rows = warehouse.query_tenant(
         """select count(*) as n from information_schema.tables
            where table_schema = @schema and table_name = @table""",
         {"schema": tenant_dataset(org_slug), "table": FOCUS_TABLE},
@@ -61,7 +61,7 @@ def evaluate(settings: Settings, warehouse: Warehouse, org: Organization, day: d
         return alerts
     table = f"{tenant_dataset(slug)}.{FOCUS_TABLE}"
     yesterday, before = day - timedelta(days=1), day - timedelta(days=2)
-    rows = warehouse.query(
+    rows = warehouse.query_tenant(
         f"""select cast(ChargePeriodStart as date) as charge_day, BillingCurrency as currency,
                    sum(BilledCost) as cost
             from {table}
@@ -91,7 +91,7 @@ def evaluate(settings: Settings, warehouse: Warehouse, org: Organization, day: d
         {"org_slug": slug},
     ):
         provider_filter = "and x_Provider = @provider" if budget["scope"] == "provider" else ""
-        spent_rows = warehouse.query(
+        spent_rows = warehouse.query_tenant(
             f"""select coalesce(sum(BilledCost), 0) as spent from {table}
                 where ChargePeriodStart >= @start and ChargePeriodStart < @end and BillingCurrency = @currency
                 {provider_filter}""",

@@ -405,6 +405,7 @@ def _ingest(
 @app.command()
 def transform(org: Annotated[str, typer.Option("--org", help="Org slug")]) -> None:
     """Build cost_data_standard_1_3 for one org with dbt (seeds, models and tests)."""
+    from cloudact.read_cache import invalidate
     from cloudact.transform import transform_org
 
     settings = _settings()
@@ -413,6 +414,7 @@ def transform(org: Annotated[str, typer.Option("--org", help="Org slug")]) -> No
         slug = _existing_org(settings, org)
         with _step(f"dbt build for {slug}"):
             result = transform_org(settings, slug)
+        invalidate(get_warehouse(settings), slug, settings)  # publish the API's read snapshot
         console.print(f"{result.nodes} dbt nodes passed; {slug}_prod.cost_data_standard_1_3 is up to date")
 
     _run(action)

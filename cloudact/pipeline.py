@@ -265,7 +265,7 @@ def execute_run(
         if outcome.rows or not wanted:
             outcome.dbt_nodes = build(org.org_slug)
             log_run(warehouse, org.org_slug, run_id, "info", f"dbt build: {outcome.dbt_nodes} nodes passed")
-            invalidate(warehouse, org.org_slug)
+            invalidate(warehouse, org.org_slug, settings)
     except Exception as exc:  # the build (or the platform) failed: record it, then re-raise with the error
         outcome.errors["dbt" if "dbt" in str(exc) else "pipeline"] = str(exc)
         log_run(warehouse, org.org_slug, run_id, "error", f"run failed: {exc}")

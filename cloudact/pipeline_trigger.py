@@ -68,11 +68,14 @@ def trigger_pipeline(
         except Exception as exc:
             finish_pipeline_run(warehouse, org.org_slug, run_id, "failed", None, f"could not start the flow: {exc}")
             raise
-        warehouse.execute(
-            f"""update {warehouse.shared_table("org_pipeline_runs")} set flow_run_id = @flow
-                where org_slug = @org_slug and run_id = @run_id""",
-            {"flow": str(flow_run.id), "org_slug": org.org_slug, "run_id": run_id},
-        )
+        try:
+            warehouse.execute(
+                f"""update {warehouse.shared_table("org_pipeline_runs")} set flow_run_id = @flow
+                    where org_slug = @org_slug and run_id = @run_id""",
+                {"flow": str(flow_run.id), "org_slug": org.org_slug, "run_id": run_id},
+            )
+        except Exception as exc:  # the flow records its own id as it starts; this early copy is a convenience
+            log.warning("could not record flow run %s on run %s yet: %s", flow_run.id, run_id, exc)
         return TriggeredRun(run_id, org.org_slug, "prefect", str(flow_run.id))
 
     def run() -> None:

@@ -37,11 +37,11 @@ def _prefect(*args: str) -> list[str]:
 
 def start_server(settings: Settings, port: int, log_file: Path) -> subprocess.Popen[bytes]:
     """Start ``prefect server start`` on 127.0.0.1:``port`` in the background."""
-    log = log_file.open("ab")
-    return subprocess.Popen(
-        _prefect("server", "start", "--host", "127.0.0.1", "--port", str(port)),
-        env=prefect_env(settings), stdout=log, stderr=subprocess.STDOUT, cwd=REPO_ROOT,
-    )  # fmt: skip
+    with log_file.open("ab") as log:  # the child keeps its own copy of the descriptor
+        return subprocess.Popen(
+            _prefect("server", "start", "--host", "127.0.0.1", "--port", str(port)),
+            env=prefect_env(settings), stdout=log, stderr=subprocess.STDOUT, cwd=REPO_ROOT,
+        )  # fmt: skip
 
 
 def wait_healthy(api_url: str, timeout: float = 120, process: subprocess.Popen[bytes] | None = None) -> None:
@@ -66,10 +66,13 @@ def wait_healthy(api_url: str, timeout: float = 120, process: subprocess.Popen[b
 def deploy_all(settings: Settings, api_url: str) -> str:
     """Create the process work pool (if missing) and deploy everything in ``prefect.yaml``; returns the CLI output."""
     env = prefect_env(settings, api_url)
-    pools = subprocess.run(_prefect("work-pool", "ls"), env=env, capture_output=True, text=True, cwd=REPO_ROOT)
-    if WORK_POOL not in pools.stdout:
-        subprocess.run(_prefect("work-pool", "create", WORK_POOL, "--type", "process"), env=env, check=True,
-                       capture_output=True, text=True, cwd=REPO_ROOT)  # fmt: skip
+    pool = subprocess.run(_prefect("work-pool", "inspect", WORK_POOL), env=env, capture_output=True, text=True,
+                          cwd=REPO_ROOT)  # fmt: skip
+    if pool.returncode != 0:
+        created = subprocess.run(_prefect("work-pool", "create", WORK_POOL, "--type", "process"), env=env,
+                                 capture_output=True, text=True, cwd=REPO_ROOT)  # fmt: skip
+        if created.returncode != 0:
+            raise RuntimeError(f"could not create work pool {WORK_POOL}:\n{created.stdout}\n{created.stderr}")
     done = subprocess.run(_prefect("--no-prompt", "deploy", "--all"), env=env, capture_output=True, text=True,
                           cwd=REPO_ROOT)  # fmt: skip
     if done.returncode != 0:
@@ -79,11 +82,11 @@ def deploy_all(settings: Settings, api_url: str) -> str:
 
 def start_worker(settings: Settings, api_url: str, log_file: Path) -> subprocess.Popen[bytes]:
     """Start a process worker on the CloudAct pool in the background."""
-    log = log_file.open("ab")
-    return subprocess.Popen(
-        _prefect("worker", "start", "--pool", WORK_POOL), env=prefect_env(settings, api_url), stdout=log,
-        stderr=subprocess.STDOUT, cwd=REPO_ROOT,
-    )  # fmt: skip
+    with log_file.open("ab") as log:
+        return subprocess.Popen(
+            _prefect("worker", "start", "--pool", WORK_POOL), env=prefect_env(settings, api_url), stdout=log,
+            stderr=subprocess.STDOUT, cwd=REPO_ROOT,
+        )  # fmt: skip
 
 
 def stop(process: subprocess.Popen[bytes], timeout: float = 20) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from cloudact.settings import Settings
 from cloudact.tenancy import validate_slug
 from cloudact.warehouse import Warehouse
 
@@ -30,9 +31,16 @@ def data_version(warehouse: Warehouse, org_slug: str) -> int:
     return int(rows[0]["data_version"]) if rows else 0
 
 
-def invalidate(warehouse: Warehouse, org_slug: str) -> int:
-    """Bump the org's data version and drop this process's cached reads of it; returns the new version."""
+def invalidate(warehouse: Warehouse, org_slug: str, settings: Settings | None = None) -> int:
+    """Publish the org's new data: a read snapshot (DuckDB), then the bumped data version; returns the version.
+
+    The snapshot is written before the version moves, so a reader that sees the new version finds its snapshot.
+    """
+    from cloudact.snapshots import publish_snapshot
+
     slug = validate_slug(org_slug)
+    if settings is not None:
+        publish_snapshot(settings, warehouse, slug, data_version(warehouse, slug) + 1)
     table = warehouse.shared_table("org_data_versions")
     with warehouse.transaction() as sql:
         rows = sql.query(f"select data_version from {table} where org_slug = @org_slug", {"org_slug": slug})

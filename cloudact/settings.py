@@ -73,6 +73,9 @@ class Settings(BaseSettings):
     alert_spike_ratio: float = Field(default=1.5, gt=1, description="Cost spike when yesterday/day before exceeds it")
     alert_spike_min_amount: float = Field(default=10.0, ge=0, description="...and the increase is at least this")
 
+    read_cache_ttl_seconds: float = Field(default=300, gt=0, description="How long a cached read result lives")
+    read_cache_max_mb: float = Field(default=256, gt=0, description="Memory bound of the API's read cache")
+
     samples_dir: Path | None = Field(default=None, description="Public provider samples; defaults to ../shared/samples")
 
     @model_validator(mode="after")
@@ -103,6 +106,14 @@ class Settings(BaseSettings):
         if self.control_plane != "sqlite":
             raise SettingsError(f"CLOUDACT_DATABASE_URL is required when CLOUDACT_CONTROL_PLANE={self.control_plane}")
         return f"sqlite:///{self.resolved_data_dir / 'control_plane.db'}"
+
+    @property
+    def resolved_platform_path(self) -> Path:
+        """The DuckDB file of the shared ``organizations`` dataset (next to the warehouse file)."""
+        warehouse = self.resolved_duckdb_path
+        return warehouse.with_name(
+            "platform.duckdb" if warehouse.name == "warehouse.duckdb" else f"{warehouse.stem}.platform.duckdb"
+        )
 
     @property
     def resolved_keyring_path(self) -> Path:

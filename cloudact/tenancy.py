@@ -52,7 +52,7 @@ def make_slug(company_name: str, now_ms: int | None = None) -> str:
     """Build ``{company_name}_{base36_timestamp}`` for a new org.
 
     Args:
-        company_name: Display name of the company.
+        company_name: Display name of the company (a name starting with a digit gets the prefix ``org_``).
         now_ms: Timestamp in milliseconds (defaults to now).
 
     Raises:
@@ -62,6 +62,9 @@ def make_slug(company_name: str, now_ms: int | None = None) -> str:
     if not key:
         raise InvalidSlugError(f"company name {company_name!r} has no letters or digits to build a slug from")
     suffix = base36(now_ms if now_ms is not None else time.time_ns() // 1_000_000)
+    if key[0].isdigit():
+        # A slug names SQL datasets: start it with a letter, so it is a plain identifier in DuckDB and for dlt.
+        key = f"org_{key}"
     key = key[: 50 - len(suffix) - 1].rstrip("_") or "org"
     return validate_slug(f"{key}_{suffix}")
 

@@ -62,6 +62,18 @@ def run_dbt(settings: Settings, args: list[str], manifest: Any = None) -> Any:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+        if settings.warehouse == "duckdb":
+            _release_duckdb()
+
+
+def _release_duckdb() -> None:
+    """Close the warehouse file dbt-duckdb keeps open after a run, so other processes can write it again."""
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+    with DuckDBConnectionManager._LOCK:
+        environment, DuckDBConnectionManager._ENV = DuckDBConnectionManager._ENV, None
+    if environment is not None:
+        environment.close()
 
 
 def _point_manifest_at(entry: list[Any], org_slug: str) -> Any:

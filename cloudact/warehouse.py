@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
@@ -40,6 +41,8 @@ class Warehouse(Sql, Protocol):
     """Operations the CLI, API and flows need from the warehouse."""
 
     def shared_table(self, name: str) -> str: ...
+    def query_tenant(self, sql: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]: ...
+    def execute_tenant(self, sql: str, params: dict[str, Any] | None = None) -> None: ...
     def transaction(self) -> AbstractContextManager[Sql]: ...
     def bootstrap(self) -> BootstrapReport: ...
     def ensure_dataset(self, dataset: str) -> None: ...
@@ -70,24 +73,59 @@ def _duck(sql: str, params: dict[str, Any] | None) -> tuple[str, dict[str, Any]]
 
 @dataclass
 class DuckDBWarehouse:
-    """DuckDB file warehouse: a tenant dataset is a schema ``{org_slug}_prod``."""
+    """DuckDB warehouse in two files.
+
+    ``path`` holds the tenant datasets (a schema ``{org_slug}_prod`` each), written at length by dlt and dbt in the
+    pipeline's process. ``platform_path`` holds the shared ``organizations`` dataset (keys, quotas, runs...), which
+    the API and the pipelines both touch in short transactions. DuckDB lets one process write a file at a time: kept
+    apart, a pipeline building an org never blocks the API's key checks, and the API's cost reads come from
+    snapshots (``cloudact.snapshots``), not from this file.
+    """
 
     path: Path
+    platform_path: Path | None = None
+
+    def __post_init__(self) -> None:
+        if self.platform_path is None:
+            name = "platform.duckdb" if self.path.name == "warehouse.duckdb" else f"{self.path.stem}.platform.duckdb"
+            self.platform_path = self.path.with_name(name)
 
     @contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A connection in UTC; closed on exit so dlt and dbt can open the file next.
+        """A connection to the tenant-data file, in UTC; closed on exit so dlt and dbt can open the file next.
 
         Always read-write: DuckDB refuses a second in-process connection to one file with another configuration,
         and dbt (run in-process) holds a read-write one.
         """
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        con = duckdb.connect(str(self.path))
+        con = _connect_with_retry(self.path)
         try:
             con.execute("set TimeZone = 'UTC'")
             yield con
         finally:
             con.close()
+
+    @contextmanager
+    def connect_platform(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A short-lived connection to the shared platform file, in UTC (waits while another process holds it)."""
+        assert self.platform_path is not None
+        self.platform_path.parent.mkdir(parents=True, exist_ok=True)
+        con = _connect_with_retry(self.platform_path)
+        try:
+            con.execute("set TimeZone = 'UTC'")
+            yield con
+        finally:
+            con.close()
+
+    def query_tenant(self, sql: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        """Rows of a query on tenant datasets (``{org_slug}_prod.*``)."""
+        with self.connect() as con:
+            return _DuckSql(con).query(sql, params)
+
+    def execute_tenant(self, sql: str, params: dict[str, Any] | None = None) -> None:
+        """Run one statement on tenant datasets."""
+        with self._tenant_lock(), self.connect() as con:
+            _DuckSql(con).execute(sql, params)
 
     def shared_table(self, name: str) -> str:
         """The qualified name of a shared platform table."""
@@ -97,8 +135,8 @@ class DuckDBWarehouse:
 
     @contextmanager
     def transaction(self) -> Iterator[Sql]:
-        """One serialised read-write transaction; rolled back if the block raises."""
-        with self._lock(), self.connect() as con:
+        """One serialised read-write transaction on the shared tables; rolled back if the block raises."""
+        with self._lock(), self.connect_platform() as con:
             con.execute("begin transaction")
             try:
                 yield _DuckSql(con)
@@ -108,19 +146,19 @@ class DuckDBWarehouse:
             con.execute("commit")
 
     def query(self, sql: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-        """Rows of a query as dicts."""
-        with self.connect() as con:
+        """Rows of a query on the shared tables, as dicts."""
+        with self.connect_platform() as con:
             return _DuckSql(con).query(sql, params)
 
     def execute(self, sql: str, params: dict[str, Any] | None = None) -> None:
-        """Run one statement."""
-        with self._lock(), self.connect() as con:
+        """Run one statement on the shared tables."""
+        with self._lock(), self.connect_platform() as con:
             _DuckSql(con).execute(sql, params)
 
     def bootstrap(self) -> BootstrapReport:
         """Create or complete the shared ``organizations`` dataset: add what is missing, never drop or rewrite."""
         report = BootstrapReport()
-        with self._lock(), self.connect() as con:
+        with self._lock(), self.connect_platform() as con:
             con.execute(f"create schema if not exists {SHARED_DATASET}")
             existing: dict[str, dict[str, str]] = {}
             for table, column, data_type in con.execute(
@@ -146,24 +184,29 @@ class DuckDBWarehouse:
 
     def dataset_exists(self, dataset: str) -> bool:
         """Whether a tenant dataset exists."""
-        rows = self.query(
+        rows = self.query_tenant(
             "select count(*) as n from information_schema.schemata where schema_name = @name",
             {"name": _identifier(dataset)},
         )
         return bool(rows[0]["n"])
 
     def _lock(self) -> threading.RLock:
+        assert self.platform_path is not None
+        with _LOCKS_GUARD:
+            return _LOCKS.setdefault(self.platform_path.resolve(), threading.RLock())
+
+    def _tenant_lock(self) -> threading.RLock:
         with _LOCKS_GUARD:
             return _LOCKS.setdefault(self.path.resolve(), threading.RLock())
 
     def ensure_dataset(self, dataset: str) -> None:
         """Create a tenant dataset (schema) if it does not exist."""
-        with self._lock(), self.connect() as con:
+        with self._tenant_lock(), self.connect() as con:
             con.execute(f"create schema if not exists {_identifier(dataset)}")
 
     def drop_dataset(self, dataset: str) -> None:
         """Drop a tenant dataset and everything in it (used to undo a failed onboarding)."""
-        with self._lock(), self.connect() as con:
+        with self._tenant_lock(), self.connect() as con:
             con.execute(f"drop schema if exists {_identifier(dataset)} cascade")
 
     def export_focus(self, org_slug: str, out: Path) -> int:
@@ -206,6 +249,23 @@ class DuckDBWarehouse:
             raise WarehouseError(f"org {org_slug} has no {FOCUS_TABLE} yet: run `cloudact transform --org {org_slug}`")
 
 
+LOCK_WAIT_SECONDS = 30.0
+
+
+def _connect_with_retry(path: Path) -> duckdb.DuckDBPyConnection:
+    """Open a DuckDB file, waiting while another process holds its write lock (short platform transactions)."""
+    deadline = time.monotonic() + LOCK_WAIT_SECONDS
+    delay = 0.005
+    while True:
+        try:
+            return duckdb.connect(str(path))
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower() or time.monotonic() >= deadline:
+                raise WarehouseError(f"{path.name} is busy in another process: {exc}") from None
+            time.sleep(delay)
+            delay = min(delay * 2, 0.2)
+
+
 def _identifier(name: str) -> str:
     """A dataset name built from a validated slug (``{slug}_prod``) or the shared dataset."""
     if name != SHARED_DATASET:
@@ -222,4 +282,4 @@ def get_warehouse(settings: Settings) -> DuckDBWarehouse:
             "CLOUDACT_WAREHOUSE=bigquery: dbt (--target bigquery) and dlt support it, but the CLI's warehouse "
             "operations (onboarding, export) run on DuckDB only in this release"
         )
-    return DuckDBWarehouse(settings.resolved_duckdb_path)
+    return DuckDBWarehouse(settings.resolved_duckdb_path, settings.resolved_platform_path)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from prefect import flow, get_run_logger
 
+from cloudact.read_cache import invalidate
 from cloudact.tenancy import tenant_dataset
 from flows._runtime import runtime
 from flows.org_pipeline import dbt_build_task
@@ -20,6 +21,7 @@ def org_sync_all() -> dict[str, str]:
         rt.warehouse.ensure_dataset(tenant_dataset(org.org_slug))
         try:
             results[org.org_slug] = f"{dbt_build_task(org.org_slug)} nodes"
+            invalidate(rt.warehouse, org.org_slug, rt.settings)
         except Exception as exc:
             logger.error("%s: %s", org.org_slug, exc)
             results[org.org_slug] = f"failed: {exc}"

@@ -35,3 +35,11 @@ def test_tenant_dataset_validates_before_building_a_name() -> None:
     assert tenant_dataset("acme_1") == "acme_1_prod"
     with pytest.raises(InvalidSlugError):
         tenant_dataset("acme; drop schema x")
+
+
+def test_a_company_name_starting_with_a_digit_gives_a_slug_starting_with_a_letter() -> None:
+    from cloudact.tenancy import make_slug
+
+    slug = make_slug("3M Company", now_ms=0)
+    assert slug == "org_3m_company_0" and slug[0].isalpha()
+    assert make_slug("0" * 200, now_ms=0).startswith("org_000")

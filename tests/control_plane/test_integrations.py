@@ -44,7 +44,7 @@ def test_round_trip_stores_only_ciphertext_and_logs_no_secret(
     dump = json.dumps(rows, default=str)
     for secret in (OPENAI_SECRET, AWS_SECRET):
         assert secret not in dump
-        assert settings.resolved_duckdb_path.read_bytes().find(secret.encode()) == -1
+        assert settings.resolved_platform_path.read_bytes().find(secret.encode()) == -1
     assert get_credentials(warehouse, keyring, "acme_abc123", "openai") == {"admin_key": OPENAI_SECRET}
     assert get_credentials(warehouse, keyring, "acme_abc123", "aws")["secret_access_key"] == AWS_SECRET
     listed = json.dumps([item.__dict__ for item in list_integrations(warehouse, "acme_abc123")], default=str)

@@ -27,7 +27,8 @@ def test_the_key_works_is_stored_hashed_and_recovers_to_the_same_key(settings: S
     assert len(stored) == 1
     assert stored[0]["key_sha256"] == api_keys.hash_api_key(org.api_key)
     assert org.api_key not in repr(stored)  # not in clear in any column
-    assert settings.resolved_duckdb_path.read_bytes().find(org.api_key.encode()) == -1
+    for path in (settings.resolved_duckdb_path, settings.resolved_platform_path):
+        assert path.read_bytes().find(org.api_key.encode()) == -1
 
     assert api_keys.recover_api_key(warehouse, get_keyring(settings), org.org_slug).api_key == org.api_key
     cp = get_control_plane(settings)
@@ -66,7 +67,9 @@ def test_a_failure_half_way_leaves_nothing_behind(settings: Settings, monkeypatc
     assert cp.list_orgs() == []
     for table in ("org_api_keys", "org_usage_quotas", "org_audit_logs"):
         assert warehouse.query(f"select * from organizations.{table}") == []
-    schemas = warehouse.query("select schema_name from information_schema.schemata where schema_name like 'acme%'")
+    schemas = warehouse.query_tenant(
+        "select schema_name from information_schema.schemata where schema_name like 'acme%'"
+    )
     assert schemas == []
     with pytest.raises(OrgNotFoundError):
         cp.get_org("acme_corp_x")

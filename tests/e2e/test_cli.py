@@ -23,8 +23,8 @@ def _cli(*args: str) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
-def _query(data_dir: Path, sql: str) -> list[tuple[object, ...]]:
-    con = duckdb.connect(str(data_dir / "warehouse.duckdb"))
+def _query(data_dir: Path, sql: str, file: str = "warehouse.duckdb") -> list[tuple[object, ...]]:
+    con = duckdb.connect(str(data_dir / file))
     try:
         return con.execute(sql).fetchall()
     finally:
@@ -37,7 +37,8 @@ def test_org_create_ingest_transform_export(cli_env: Path, tmp_path: Path) -> No
     created = json.loads(output.strip().splitlines()[-1])
     slug, api_key = created["org_slug"], created["api_key"]
     assert slug.startswith("initech_llc_") and len(api_key) >= 43
-    stored = _query(cli_env, f"select key_sha256 from organizations.org_api_keys where org_slug = '{slug}'")
+    stored = _query(cli_env, f"select key_sha256 from organizations.org_api_keys where org_slug = '{slug}'",
+                    "platform.duckdb")  # fmt: skip
     assert stored == [(hash_api_key(api_key),)]  # only the hash is kept
 
     code, output = _cli("org", "create", "INITECH llc")

@@ -82,7 +82,7 @@ def _integrations(cli_run: Cli, slug: str) -> dict[str, tuple[str, dict[str, obj
 
 
 def _query(data_dir: Path, sql: str) -> list[tuple[object, ...]]:
-    con = duckdb.connect(str(data_dir / "warehouse.duckdb"))
+    con = duckdb.connect(str(data_dir / "platform.duckdb"))  # the shared `organizations` dataset
     try:
         return con.execute(sql).fetchall()
     finally:
@@ -98,13 +98,16 @@ def _fragments(secret: str, size: int = 10) -> set[str]:
 def _stored_text(data_dir: Path) -> str:
     """Every value of every table of the warehouse and of the control plane, as text (survives compression)."""
     parts: list[str] = []
-    con = duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True)
-    try:
-        tables = con.execute("select table_schema, table_name from information_schema.tables").fetchall()
-        for schema, table in tables:
-            parts.extend(repr(row) for row in con.execute(f'select * from "{schema}"."{table}"').fetchall())
-    finally:
-        con.close()
+    for name in ("warehouse.duckdb", "platform.duckdb"):
+        if not (data_dir / name).exists():
+            continue
+        con = duckdb.connect(str(data_dir / name), read_only=True)
+        try:
+            tables = con.execute("select table_schema, table_name from information_schema.tables").fetchall()
+            for schema, table in tables:
+                parts.extend(repr(row) for row in con.execute(f'select * from "{schema}"."{table}"').fetchall())
+        finally:
+            con.close()
     lite = sqlite3.connect(data_dir / "control_plane.db")
     try:
         parts.extend(lite.iterdump())
@@ -234,7 +237,7 @@ def test_integrations_are_validated_redacted_deleted_and_never_leak(cli_env: Pat
     for needle in sorted(needles):
         assert needle not in transcript, f"{needle!r} printed by the CLI"
     files = [path for path in cli_env.rglob("*") if path.is_file()]
-    assert {"warehouse.duckdb", "control_plane.db", "keyring.json"} <= {path.name for path in files}
+    assert {"platform.duckdb", "control_plane.db", "keyring.json"} <= {path.name for path in files}
     assert slug.encode() in (cli_env / "control_plane.db").read_bytes()  # the byte scan does find stored text
     for path in files:
         raw = path.read_bytes()
@@ -326,7 +329,7 @@ def test_invalid_slug_exits_2(cli_env: Path, args: tuple[str, ...]) -> None:
     assert code == 2, output
     assert "invalid org slug 'bad slug!'" in output and "^[a-zA-Z0-9_]{3,50}$" in output
     assert len(output.strip().splitlines()) == 1
-    assert not (cli_env / "warehouse.duckdb").exists() and not (cli_env / "keyring.json").exists()
+    assert not (cli_env / "platform.duckdb").exists() and not (cli_env / "keyring.json").exists()
 
 
 def test_integration_set_with_a_missing_file_is_a_one_line_error(cli_env: Path, tmp_path: Path) -> None:

@@ -43,7 +43,7 @@ def _openai(env: Env, monkeypatch: pytest.MonkeyPatch, replay: CostsReplay) -> I
 
 
 def _count(env: Env, slug: str, table: str, where: str = "true") -> int:
-    return int(env.warehouse.query(f"select count(*) as n from {slug}_prod.{table} where {where}")[0]["n"])
+    return int(env.warehouse.query_tenant(f"select count(*) as n from {slug}_prod.{table} where {where}")[0]["n"])
 
 
 def _run_row(env: Env, run_id: str) -> dict[str, Any]:
@@ -68,7 +68,7 @@ def test_org_pipeline_loads_every_integration_builds_and_records_the_run(
     assert outcome["status"] == "succeeded" and outcome["errors"] == {}
     assert outcome["rows"]["aws"] > 1000 and outcome["rows"]["openai"] == sum(len(b["results"]) for b in buckets)
     assert outcome["dbt_nodes"] > 50
-    billed = flow_env.warehouse.query(
+    billed = flow_env.warehouse.query_tenant(
         f"""select sum(BilledCost) as billed from {slug}_prod.cost_data_standard_1_3 where x_Provider = 'openai'"""
     )[0]["billed"]
     assert billed == sum(openai_totals(buckets).values(), Decimal(0))
@@ -141,7 +141,7 @@ def test_a_build_failure_fails_the_flow_with_the_dbt_error(flow_env: Env) -> Non
     folder.mkdir(parents=True)
     set_integration(flow_env.warehouse, flow_env.keyring, slug, "aws", {"export_path": str(folder)})
     # Raw rows no ingest of ours would write (the loader validates decimals): the build's cast fails on them.
-    flow_env.warehouse.execute(f"""create table {slug}_prod.aws_cur_line_items as
+    flow_env.warehouse.execute_tenant(f"""create table {slug}_prod.aws_cur_line_items as
         select 'li-1' as identity_line_item_id, 'not-a-number' as line_item_unblended_cost""")
     with pytest.raises(Exception, match="dbt build for .* failed"):
         org_pipeline(slug)
@@ -248,7 +248,7 @@ def test_alerts_are_recorded_once_and_posted_to_the_webhook(
         run_id = admit_pipeline_run(flow_env.warehouse, org, "all", "api", datetime(2026, 11, 20, 1, tzinfo=UTC))
         finish_pipeline_run(flow_env.warehouse, slug, run_id, "succeeded")
     # The org's FOCUS table, reduced to the columns the alerts read: 100 on Nov 18, 400 on Nov 19 (a spike).
-    flow_env.warehouse.execute(f"""create table {slug}_prod.cost_data_standard_1_3 as
+    flow_env.warehouse.execute_tenant(f"""create table {slug}_prod.cost_data_standard_1_3 as
         select * from (values (timestamptz '2026-11-18 00:00:00+00', 100.00::decimal(38, 12), 'USD', 'aws'),
                               (timestamptz '2026-11-19 00:00:00+00', 400.00::decimal(38, 12), 'USD', 'aws'))
           t(ChargePeriodStart, BilledCost, BillingCurrency, x_Provider)""")  # fmt: skip
@@ -279,7 +279,7 @@ def test_maintenance_flows(flow_env: Env) -> None:
     slug = _onboard(flow_env, "Acme Corp")
     flow_env.warehouse.execute("alter table organizations.org_alerts drop column delivery_error")
     assert bootstrap_smart() == {"created_tables": [], "added_columns": ["org_alerts.delivery_error"]}
-    flow_env.warehouse.execute(f"drop schema {slug}_prod cascade")
+    flow_env.warehouse.drop_dataset(f"{slug}_prod")
     assert org_sync_all()[slug].endswith(" nodes")
     assert flow_env.warehouse.dataset_exists(f"{slug}_prod")
     assert _count(flow_env, slug, "cost_data_standard_1_3") == 0

@@ -1,0 +1,1 @@
+"""API services: logic behind the routes; they raise ``ApiError``s, never ``HTTPException``."""
