@@ -39,6 +39,7 @@ test: install
 
 bench: install
 	$(BIN)/python -m bench.bench_foundation
+	$(BIN)/python -m bench.bench_api_reads --rows 1000000
 
 lint: install
 	$(BIN)/ruff check .

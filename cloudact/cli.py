@@ -34,6 +34,8 @@ pipeline_app = typer.Typer(help="Org pipeline runs (ingest every integration, db
 app.add_typer(pipeline_app, name="pipeline")
 prefect_app = typer.Typer(help="Prefect server, worker and deployments.", no_args_is_help=True)
 app.add_typer(prefect_app, name="prefect")
+saas_app = typer.Typer(help="SaaS subscriptions entered by hand (Canva, Slack, ChatGPT Plus…).", no_args_is_help=True)
+app.add_typer(saas_app, name="saas")
 console = Console()
 err_console = Console(stderr=True)
 
@@ -468,6 +470,81 @@ def pipeline_run(
             console.print(f"[red]✗[/] {escape(name)}: {escape(error)}", highlight=False)
         if outcome.status == "failed":
             raise typer.Exit(1)
+
+    _run(action)
+
+
+@saas_app.command("add")
+def saas_add(
+    org: Annotated[str, typer.Option("--org", help="Org slug")],
+    provider: Annotated[str, typer.Option("--provider", help="e.g. Slack")],
+    plan: Annotated[str, typer.Option("--plan", help="e.g. Business+")],
+    seats: Annotated[int, typer.Option("--seats", min=1)],
+    unit_price: Annotated[str, typer.Option("--unit-price", help="Per seat per billing cycle, e.g. 12.50")],
+    cycle: Annotated[str, typer.Option("--cycle", help="monthly or annual")],
+    start: Annotated[str, typer.Option("--start", help="YYYY-MM-DD")],
+    currency: Annotated[str, typer.Option("--currency", help="ISO 4217 code")] = "USD",
+    end: Annotated[str | None, typer.Option("--end", help="YYYY-MM-DD (cancellation date)")] = None,
+) -> None:
+    """Store a SaaS subscription (its FOCUS rows come with the SaaS models)."""
+    from datetime import date
+    from decimal import Decimal, InvalidOperation
+
+    from cloudact.subscriptions import SubscriptionError, create_subscription
+
+    settings = _settings()
+
+    def action() -> None:
+        slug = _existing_org(settings, org)
+        try:
+            item = create_subscription(
+                get_warehouse(settings), slug, provider=provider, plan=plan, seats=seats,
+                unit_price=Decimal(unit_price), currency=currency.upper(), billing_cycle=cycle,
+                start_date=date.fromisoformat(start), end_date=date.fromisoformat(end) if end else None,
+            )  # fmt: skip
+        except SubscriptionError as exc:
+            _fail(f"--{exc.field.replace('_', '-')}: {exc}", 2)
+            return
+        except (ValueError, InvalidOperation) as exc:
+            _fail(f"invalid value: {exc} (dates are YYYY-MM-DD, --unit-price a decimal such as 12.50)", 2)
+            return
+        price = f"{item.unit_price} {item.currency}"
+        console.print(f"[green]✓[/] subscription {item.subscription_id}: {item.provider} {item.plan}, "
+                      f"{item.seats} seats × {price} per {item.billing_cycle} cycle")  # fmt: skip
+
+    _run(action)
+
+
+@saas_app.command("list")
+def saas_list(org: Annotated[str, typer.Option("--org", help="Org slug")]) -> None:
+    """An org's SaaS subscriptions."""
+    from cloudact.subscriptions import list_subscriptions
+
+    settings = _settings()
+    table = Table("id", "provider", "plan", "seats", "unit price", "cycle", "start", "end")
+    for item in _run(lambda: list_subscriptions(get_warehouse(settings), _existing_org(settings, org), 1000)):
+        table.add_row(item.subscription_id, item.provider, item.plan, str(item.seats),
+                      f"{item.unit_price} {item.currency}", item.billing_cycle, str(item.start_date),
+                      str(item.end_date or ""))  # fmt: skip
+    console.print(table)
+
+
+@saas_app.command("remove")
+def saas_remove(
+    org: Annotated[str, typer.Option("--org", help="Org slug")],
+    subscription_id: Annotated[str, typer.Argument(help="Subscription id (from `saas list`)")],
+) -> None:
+    """Remove a SaaS subscription."""
+    from cloudact.subscriptions import SubscriptionNotFoundError, delete_subscription
+
+    settings = _settings()
+
+    def action() -> None:
+        try:
+            delete_subscription(get_warehouse(settings), _existing_org(settings, org), subscription_id)
+        except SubscriptionNotFoundError as exc:
+            _fail(str(exc))
+        console.print(f"[green]✓[/] subscription {subscription_id} removed")
 
     _run(action)
 

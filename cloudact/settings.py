@@ -73,6 +73,7 @@ class Settings(BaseSettings):
     alert_spike_ratio: float = Field(default=1.5, gt=1, description="Cost spike when yesterday/day before exceeds it")
     alert_spike_min_amount: float = Field(default=10.0, ge=0, description="...and the increase is at least this")
 
+    auth_cache_seconds: float = Field(default=30, ge=0, description="How long the API trusts a verified key")
     read_cache_ttl_seconds: float = Field(default=300, gt=0, description="How long a cached read result lives")
     read_cache_max_mb: float = Field(default=256, gt=0, description="Memory bound of the API's read cache")
 

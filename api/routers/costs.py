@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response, StreamingResponse
 
 from api.deps import OrgDep, SettingsDep, WarehouseDep
 from api.errors import BadRequest, Forbidden, NotFound, Unauthorized, Unprocessable, responses
 from api.schemas.costs import BreakdownRow, CostPage, GenAIRow, NodeRow, PeriodRow, ResourceRow, SummaryRow
-from api.services.costs import CostFilter, CostReader
+from api.services.costs import CacheMiss, CostFilter, CostReader, Read
 from api.services.read_cache import FrameCache, get_cache
 
 router = APIRouter(prefix="/api/v1/orgs/{org_slug}/costs", tags=["costs"])
@@ -24,18 +25,18 @@ Dimension = Literal[
 ]  # fmt: skip
 
 
-def cache_dep(settings: SettingsDep) -> FrameCache:
+async def cache_dep(settings: SettingsDep) -> FrameCache:
     """The process's read cache."""
     return get_cache(settings.read_cache_max_mb, settings.read_cache_ttl_seconds)
 
 
-def reader_dep(org: OrgDep, settings: SettingsDep, warehouse: WarehouseDep,
+async def reader_dep(org: OrgDep, settings: SettingsDep, warehouse: WarehouseDep,
                cache: Annotated[FrameCache, Depends(cache_dep)]) -> CostReader:  # fmt: skip
     """A reader bound to the authenticated org."""
     return CostReader(settings, warehouse, cache, org.org_slug)
 
 
-def filter_dep(
+async def filter_dep(
     start: Annotated[date | None, Query(description="First charge day (UTC), inclusive")] = None,
     end: Annotated[date | None, Query(description="Last charge day (UTC), inclusive")] = None,
     provider: Annotated[str | None, Query(max_length=50, description="x_Provider, e.g. aws or openai")] = None,
@@ -47,55 +48,60 @@ def filter_dep(
 
 
 ReaderDep = Annotated[CostReader, Depends(reader_dep)]
+
+
+async def _respond(reader: CostReader, query: Callable[[CostReader], Read]) -> Response:
+    """Serve a cached result on the event loop; compute a miss in a worker thread."""
+    try:
+        read = query(reader.probing())
+    except CacheMiss:
+        read = await run_in_threadpool(query, reader)
+    return Response(read.response_body(), media_type="application/json")
+
+
 FilterDep = Annotated[CostFilter, Depends(filter_dep)]
 Limit = Annotated[int, Query(ge=1, le=1000)]
 
 
 @router.get("/summary", response_model=CostPage[SummaryRow], responses=ERRORS)
-def get_cost_summary(reader: ReaderDep, flt: FilterDep) -> CostPage[SummaryRow]:
+async def get_cost_summary(reader: ReaderDep, flt: FilterDep) -> Response:
     """Totals (billed, effective, list, contracted) per billing currency."""
-    read = reader.summary(flt)
-    return CostPage[SummaryRow](data_version=read.data_version, cached=read.cached, items=read.rows)
+    return await _respond(reader, lambda r: r.summary(flt))
 
 
 @router.get("/periods", response_model=CostPage[PeriodRow], responses=ERRORS)
-def get_cost_periods(
+async def get_cost_periods(
     reader: ReaderDep, flt: FilterDep, granularity: Annotated[Literal["day", "month"], Query()] = "month"
-) -> CostPage[PeriodRow]:
+) -> Response:
     """Totals per billing month, or the daily trend (granularity=day)."""
-    read = reader.by_period(flt, granularity)
-    return CostPage[PeriodRow](data_version=read.data_version, cached=read.cached, items=read.rows)
+    return await _respond(reader, lambda r: r.by_period(flt, granularity))
 
 
 @router.get("/breakdown/{dimension}", response_model=CostPage[BreakdownRow], responses=ERRORS)
-def get_cost_breakdown(
+async def get_cost_breakdown(
     dimension: Dimension, reader: ReaderDep, flt: FilterDep, limit: Limit = 100,
     tag_key: Annotated[str | None, Query(max_length=128, description="Required for dimension=tag")] = None,
-) -> CostPage[BreakdownRow]:  # fmt: skip
+) -> Response:  # fmt: skip
     """Totals by provider, service, category, sub-account, region, tag value…, biggest first."""
-    read = reader.breakdown(flt, dimension, tag_key, limit)
-    return CostPage[BreakdownRow](data_version=read.data_version, cached=read.cached, items=read.rows)
+    return await _respond(reader, lambda r: r.breakdown(flt, dimension, tag_key, limit))
 
 
 @router.get("/hierarchy", response_model=CostPage[NodeRow], responses=ERRORS)
-def get_cost_by_node(reader: ReaderDep, flt: FilterDep) -> CostPage[NodeRow]:
+async def get_cost_by_node(reader: ReaderDep, flt: FilterDep) -> Response:
     """Totals per hierarchy node (a node includes its descendants) and the unallocated remainder."""
-    read = reader.breakdown(flt, "node", None, 1000)
-    return CostPage[NodeRow](data_version=read.data_version, cached=read.cached, items=read.rows)
+    return await _respond(reader, lambda r: r.breakdown(flt, "node", None, 1000))
 
 
 @router.get("/top-resources", response_model=CostPage[ResourceRow], responses=ERRORS)
-def get_top_resources(reader: ReaderDep, flt: FilterDep, limit: Limit = 20) -> CostPage[ResourceRow]:
+async def get_top_resources(reader: ReaderDep, flt: FilterDep, limit: Limit = 20) -> Response:
     """The most expensive resources."""
-    read = reader.top_resources(flt, limit)
-    return CostPage[ResourceRow](data_version=read.data_version, cached=read.cached, items=read.rows)
+    return await _respond(reader, lambda r: r.top_resources(flt, limit))
 
 
 @router.get("/genai", response_model=CostPage[GenAIRow], responses=ERRORS)
-def get_genai_costs(reader: ReaderDep, flt: FilterDep, limit: Limit = 100) -> CostPage[GenAIRow]:
+async def get_genai_costs(reader: ReaderDep, flt: FilterDep, limit: Limit = 100) -> Response:
     """GenAI cost and usage by provider, model and token type."""
-    read = reader.genai(flt, limit)
-    return CostPage[GenAIRow](data_version=read.data_version, cached=read.cached, items=read.rows)
+    return await _respond(reader, lambda r: r.genai(flt, limit))
 
 
 @router.get(

@@ -1,4 +1,6 @@
-"""The API's read cache: Polars results per (org, data version, query), with a TTL and a bound on memory.
+"""The API's read cache: results per (org, data version, query), with a TTL and a bound on memory.
+
+Values are Polars frames or the JSON bytes of a computed result (the cost routes keep their rows' JSON).
 
 A read goes to the snapshot once per (org, query, data version). The version is part of the key, so results of an
 older version are never served once a run has published a newer one (even one published by another process), and
@@ -35,11 +37,11 @@ class FrameCache:
     max_bytes: int
     ttl_seconds: float
     stats: CacheStats = field(default_factory=CacheStats)
-    _entries: OrderedDict[tuple[Any, ...], tuple[pl.DataFrame, int, float]] = field(default_factory=OrderedDict)
+    _entries: OrderedDict[tuple[Any, ...], tuple[Any, int, float]] = field(default_factory=OrderedDict)
     _bytes: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def get(self, key: tuple[Any, ...]) -> pl.DataFrame | None:
+    def get(self, key: tuple[Any, ...]) -> Any:
         """The cached frame, if present and fresh."""
         with self._lock:
             entry = self._entries.get(key)
@@ -52,9 +54,9 @@ class FrameCache:
             self.stats.hits += 1
             return entry[0]
 
-    def put(self, key: tuple[Any, ...], frame: pl.DataFrame) -> None:
-        """Keep a frame, evicting the least recently used ones beyond the memory bound."""
-        size = max(int(frame.estimated_size()), 1)
+    def put(self, key: tuple[Any, ...], frame: pl.DataFrame | bytes) -> None:
+        """Keep a value, evicting the least recently used ones beyond the memory bound."""
+        size = max(len(frame) if isinstance(frame, bytes) else int(frame.estimated_size()), 1)
         if size > self.max_bytes:
             return  # bigger than the whole cache: serve it, do not keep it
         with self._lock:

@@ -9,8 +9,9 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
+from api.deps import settings_dep
 from api.main import create_app
-from cloudact.settings import Settings, get_settings
+from cloudact.settings import Settings
 from tests.conftest import SAMPLES
 
 ROOT_KEY = "root-key-for-tests-0123456789abcdef"
@@ -34,7 +35,7 @@ def api_settings(tmp_path: Path) -> Settings:
 @pytest.fixture
 def client(api_settings: Settings) -> Iterator[TestClient]:
     app = create_app()
-    app.dependency_overrides[get_settings] = lambda: api_settings
+    app.dependency_overrides[settings_dep] = lambda: api_settings
     with TestClient(app) as test_client:
         yield test_client
 

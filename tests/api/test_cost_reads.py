@@ -20,6 +20,7 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
+from api.deps import settings_dep
 from api.main import create_app
 from api.services.read_cache import FrameCache, get_cache
 from cloudact.control_plane import get_control_plane
@@ -29,7 +30,7 @@ from cloudact.keyring import get_keyring
 from cloudact.onboarding import onboard_org
 from cloudact.openai_replay import CostsReplay, serve_costs
 from cloudact.pipeline import run_in_process
-from cloudact.settings import Settings, get_settings
+from cloudact.settings import Settings
 from cloudact.warehouse import get_warehouse
 from tests.api.conftest import ROOT_KEY
 from tests.conftest import AWS_SAMPLE, SAMPLES
@@ -83,7 +84,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         set_integration(warehouse, keyring, org.org_slug, "openai", {"admin_key": OPENAI_KEY})
         _run(settings, org.org_slug, generate_openai_buckets(today - timedelta(days=20), 20, ["proj_web"], seed))
     app = create_app()
-    app.dependency_overrides[get_settings] = lambda: settings
+    app.dependency_overrides[settings_dep] = lambda: settings
     with TestClient(app) as client:
         yield World(settings, client, orgs)
 

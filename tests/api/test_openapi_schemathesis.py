@@ -15,11 +15,12 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from api.deps import settings_dep
 from api.main import create_app
 from cloudact.control_plane import get_control_plane
 from cloudact.keyring import get_keyring
 from cloudact.onboarding import onboard_org
-from cloudact.settings import Settings, get_settings
+from cloudact.settings import Settings
 from cloudact.warehouse import get_warehouse
 from tests.api.conftest import PRICE_PLANS, ROOT_KEY, WEBHOOK_SECRET
 from tests.conftest import SAMPLES
@@ -39,7 +40,7 @@ ORG = onboard_org(
 # business-rule rejections of schema-valid input, e.g. end before start, belong to the route tests.)
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 app = create_app()
-app.dependency_overrides[get_settings] = lambda: SETTINGS
+app.dependency_overrides[settings_dep] = lambda: SETTINGS
 schema = schemathesis.openapi.from_asgi("/openapi.json", app)
 
 

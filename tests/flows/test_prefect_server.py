@@ -28,7 +28,7 @@ from cloudact.integrations import set_integration
 from cloudact.keyring import get_keyring
 from cloudact.onboarding import onboard_org
 from cloudact.pipeline import get_run
-from cloudact.settings import REPO_ROOT, Settings, get_settings
+from cloudact.settings import REPO_ROOT, Settings
 from cloudact.warehouse import get_warehouse
 from tests.conftest import AWS_SAMPLE
 
@@ -111,6 +111,7 @@ def test_prefect_server_deploys_and_runs_an_org_pipeline_triggered_by_the_api(
     from fastapi.testclient import TestClient
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
+    from api.deps import settings_dep
     from api.main import create_app
 
     # The worker (and the flow processes it starts) inherit this process's environment: keep it clean and fast.
@@ -156,7 +157,7 @@ def test_prefect_server_deploys_and_runs_an_org_pipeline_triggered_by_the_api(
 
         monkeypatch.setenv("PREFECT_API_URL", api_url)
         app = create_app()
-        app.dependency_overrides[get_settings] = lambda: settings
+        app.dependency_overrides[settings_dep] = lambda: settings
         with temporary_settings(updates={PREFECT_API_URL: api_url}), TestClient(app) as client:
             response = client.post(
                 f"/api/v1/orgs/{org.org_slug}/pipelines/runs", headers={"X-API-Key": org.api_key}, json={}
