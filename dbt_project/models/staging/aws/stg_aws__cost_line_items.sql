@@ -140,6 +140,14 @@ final as (
         usage_type,
         operation,
         line_item_type,
+        {#- Commitment discounts (RI and Savings Plans amortisation) are not in this source's rows yet. -#}
+        cast(null as {{ dbt.type_string() }}) as commitment_discount_id,
+        cast(null as {{ dbt.type_string() }}) as commitment_discount_name,
+        cast(null as {{ dbt.type_string() }}) as commitment_discount_category,
+        cast(null as {{ dbt.type_string() }}) as commitment_discount_type,
+        cast(null as {{ dbt.type_string() }}) as commitment_discount_status,
+        cast(null as {{ unit_price_type() }}) as commitment_discount_quantity,
+        cast(null as {{ dbt.type_string() }}) as commitment_discount_unit,
         billed_cost,
         {#- Without commitments in these rows, the amortised cost is the billed cost. -#}
         billed_cost as effective_cost,
