@@ -78,6 +78,13 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
         return JSONResponse(_body(exc.type, exc.detail, exc.field), exc.status_code, headers=exc.headers)
 
+    from cloudact.warehouse import WarehouseBusyError
+
+    @app.exception_handler(WarehouseBusyError)
+    async def _warehouse_busy(_: Request, exc: WarehouseBusyError) -> JSONResponse:
+        # A warehouse file held by a long write in another process: a retry later succeeds.
+        return JSONResponse(_body("unavailable", str(exc), None), 503, headers={"Retry-After": "30"})
+
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
         first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}

@@ -103,6 +103,25 @@ def handle_event(store: ControlPlaneStore, settings: Settings, event: dict[str, 
         outcome = "linked"
     else:
         org = _org_of(store, obj, event_id)
+        skip = _skip_reason(event_type, obj, org)
+        if skip is not None:
+            store.add_plan_change(
+                PlanChange(
+                    org.org_slug,
+                    org.plan,
+                    org.plan,
+                    org.status,
+                    org.status,
+                    "stripe",
+                    skip,
+                    event_id,
+                    event_type,
+                    event_at,
+                    datetime.now(UTC),
+                )  # fmt: skip
+            )
+            store.record_stripe_event(event_id, event_type, org.org_slug, skip)
+            return WebhookResult(event_id, event_type, skip, org.org_slug)
         plan, status = _target(settings, event_type, obj, org, event_id)
         price = _price_id(obj) if event_type.startswith("customer.subscription.") else None
         subscription = obj.get("id") if event_type.startswith("customer.subscription.") else obj.get("subscription")
@@ -145,6 +164,22 @@ def _org_of(store: ControlPlaneStore, obj: dict[str, Any], event_id: str) -> Org
     raise WebhookRejectedError(f"{event_id}: Stripe customer {customer!r} is not linked to any org yet")
 
 
+def _skip_reason(event_type: str, obj: dict[str, Any], org: Organization) -> str | None:
+    """Why an event must not touch the org's plan, or ``None`` to apply it."""
+    if event_type.startswith("customer.subscription.") and obj.get("status") == "incomplete":
+        return "ignored_incomplete"  # the first payment is pending: nothing changes until Stripe says more
+    subscription = obj.get("id") if event_type.startswith("customer.subscription.") else obj.get("subscription")
+    current = org.stripe_subscription_id
+    if current and subscription and subscription != current:
+        # An event of another subscription: only a new subscription becoming active replaces the current one.
+        becomes_current = event_type in ("customer.subscription.created", "customer.subscription.updated") and (
+            obj.get("status") in ("active", "trialing")
+        )
+        if not becomes_current:
+            return "ignored_other_subscription"
+    return None
+
+
 def _price_id(obj: dict[str, Any]) -> str | None:
     items = (obj.get("items") or {}).get("data") or []
     return items[0].get("price", {}).get("id") if items else None
@@ -158,8 +193,6 @@ def _target(
     stripe_status = obj.get("status")
     if event_type == "customer.subscription.deleted" or stripe_status in ENDED_STATUSES:
         return FALLBACK_PLAN, "active"
-    if stripe_status == "incomplete":
-        return org.plan, org.status  # the first payment is pending: nothing changes until Stripe says more
     price = _price_id(obj)
     plan = settings.stripe_price_plans.get(price or "")
     if plan is None or plan not in PLANS:

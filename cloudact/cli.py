@@ -43,11 +43,11 @@ err_console = Console(stderr=True)
 def _user_errors() -> tuple[type[Exception], ...]:
     from cloudact.api_keys import ApiKeyNotFoundError
     from cloudact.credentials import CredentialError
-    from cloudact.integrations import IntegrationNotFoundError
+    from cloudact.integrations import IntegrationNotFoundError, ProviderLimitError
     from cloudact.keyring import KeyringError
 
     return (ControlPlaneError, WarehouseError, SettingsError, UnknownPlanError, ApiKeyNotFoundError, CredentialError,
-            IntegrationNotFoundError, KeyringError)  # fmt: skip
+            IntegrationNotFoundError, KeyringError, ProviderLimitError)  # fmt: skip
 
 
 def _fail(message: str, code: int = 1) -> None:
@@ -257,7 +257,7 @@ def integration_set(
     file: Annotated[Path, typer.Option("--file", help="JSON credentials file, or - for stdin", allow_dash=True)],
 ) -> None:
     """Store (create or replace) an org's provider credentials, validated and encrypted."""
-    from cloudact.integrations import set_integration
+    from cloudact.integrations import check_provider_limit, set_integration
     from cloudact.keyring import get_keyring
 
     settings = _settings()
@@ -274,6 +274,9 @@ def integration_set(
             _fail(f"{file}: not JSON (line {exc.lineno}, column {exc.colno}): expected an object of credentials", 2)
         if not isinstance(payload, dict):
             _fail(f"{file}: expected a JSON object of credentials", 2)
+        check_provider_limit(
+            get_warehouse(settings), slug, provider, get_control_plane(settings).get_org(slug).limit_providers
+        )
         item = set_integration(get_warehouse(settings), get_keyring(settings), slug, provider, payload)
         console.print(f"[green]✓[/] {provider} credentials stored for {slug}: {json.dumps(item.summary)}")
 
@@ -445,7 +448,7 @@ def pipeline_run(
 ) -> None:
     """Run the org's pipeline now (quota-checked): a Prefect flow run if PREFECT_API_URL is set, else in-process."""
     from cloudact.pipeline import run_in_process
-    from cloudact.pipeline_trigger import prefect_api_url, trigger_pipeline
+    from cloudact.pipeline_trigger import PipelineStartError, prefect_api_url, trigger_pipeline
     from cloudact.quotas import OrgNotRunnableError, QuotaExceededError
 
     settings = _settings()
@@ -460,7 +463,7 @@ def pipeline_run(
                 return
             with _step(f"pipeline run for {slug}"):
                 outcome = run_in_process(settings, slug, provider or None, trigger="cli")
-        except (QuotaExceededError, OrgNotRunnableError) as exc:
+        except (QuotaExceededError, OrgNotRunnableError, PipelineStartError) as exc:
             _fail(str(exc))
             return
         rows = ", ".join(f"{name}: {count} rows" for name, count in outcome.rows.items()) or "no provider data"

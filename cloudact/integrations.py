@@ -21,6 +21,24 @@ from cloudact.warehouse import Warehouse
 log = logging.getLogger(__name__)
 
 
+class ProviderLimitError(RuntimeError):
+    """The plan's number of providers is reached (HTTP 409)."""
+
+
+def check_provider_limit(warehouse: Warehouse, org_slug: str, provider: str, limit: int) -> None:
+    """Refuse a new provider beyond the plan's limit (replacing an existing provider's credentials is fine).
+
+    Raises:
+        ProviderLimitError: If ``limit`` providers are already connected and ``provider`` is not one of them.
+    """
+    connected = {item.provider for item in list_integrations(warehouse, org_slug)}
+    if provider not in connected and len(connected) >= limit:
+        raise ProviderLimitError(
+            f"the plan allows {limit} provider(s) and {', '.join(sorted(connected))} are connected: "
+            "remove one or upgrade"
+        )
+
+
 class IntegrationNotFoundError(LookupError):
     """The org has no credentials for that provider (HTTP 404)."""
 

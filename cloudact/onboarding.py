@@ -86,7 +86,14 @@ def onboard_org(
 
 
 def _undo(control_plane: ControlPlaneStore, warehouse: Warehouse, slug: str, dataset: str) -> None:
+    """Undo every step, each on its own: one that fails (e.g. a busy warehouse) must not keep the others."""
+    steps = [lambda: control_plane.delete_org(slug)]  # first: a retry must not meet a 409 for a half-made org
     for table in ("org_api_keys", "org_usage_quotas", "org_audit_logs"):
-        warehouse.execute(f"delete from {warehouse.shared_table(table)} where org_slug = @org_slug", {"org_slug": slug})
-    warehouse.drop_dataset(dataset)
-    control_plane.delete_org(slug)
+        steps.append(lambda table=table: warehouse.execute(
+            f"delete from {warehouse.shared_table(table)} where org_slug = @org_slug", {"org_slug": slug}))  # fmt: skip
+    steps.append(lambda: warehouse.drop_dataset(dataset))
+    for step in steps:
+        try:
+            step()
+        except Exception:  # noqa: BLE001 (keep undoing; the original error is re-raised by the caller)
+            log.exception("undoing onboarding of %s: a step failed; run `cloudact bootstrap` later to tidy", slug)

@@ -33,6 +33,10 @@ class RunBusyError(RuntimeError):
     """Another run of the same org is still running (one run at a time per org)."""
 
 
+class RunNotQueuedError(RuntimeError):
+    """The run is no longer waiting to start (finished, or failed by stale_cleanup)."""
+
+
 @dataclass
 class RunOutcome:
     """The result of one org pipeline run."""
@@ -113,6 +117,13 @@ def claim_run(warehouse: Warehouse, org_slug: str, run_id: str, wait_s: float, p
     deadline = time.monotonic() + wait_s
     while True:
         with warehouse.transaction() as sql:
+            own = sql.query(
+                f"select status from {runs} where org_slug = @org_slug and run_id = @run_id",
+                {"org_slug": slug, "run_id": run_id},
+            )
+            if not own or own[0]["status"] != "queued":
+                # e.g. failed by stale_cleanup while its flow waited to start: never revive (and recount) it
+                raise RunNotQueuedError(f"run {run_id} of {slug} is {own[0]['status'] if own else 'unknown'}")
             busy = sql.query(
                 f"""select run_id from {runs}
                     where org_slug = @org_slug and status = 'running' and run_id <> @run_id""",
@@ -245,7 +256,12 @@ def execute_run(
         run_id = admit_pipeline_run(warehouse, org, ",".join(providers) if providers else "all", trigger)
     started = time.monotonic()
     outcome = RunOutcome(run_id, org.org_slug)
-    claim_run(warehouse, org.org_slug, run_id, settings.pipeline_wait_seconds)
+    try:
+        claim_run(warehouse, org.org_slug, run_id, settings.pipeline_wait_seconds)
+    except RunBusyError as exc:  # give the slot back: the run never started
+        outcome.errors["pipeline"] = str(exc)
+        finish_run(warehouse, outcome, started, failed=True)
+        raise
     try:
         wanted, outcome.skipped = enabled_providers(warehouse, org.org_slug)
         if providers is not None:

@@ -19,6 +19,10 @@ log = logging.getLogger(__name__)
 _IN_PROCESS: dict[str, threading.Thread] = {}
 
 
+class PipelineStartError(RuntimeError):
+    """The Prefect server did not accept the flow run (HTTP 503); the run is recorded as failed."""
+
+
 @dataclass(frozen=True)
 class TriggeredRun:
     """A run that was admitted and started."""
@@ -65,9 +69,12 @@ def trigger_pipeline(
                 parameters={"org_slug": org.org_slug, "providers": providers, "run_id": run_id, "trigger": trigger},
                 timeout=0,
             )
-        except Exception as exc:
+        except Exception as exc:  # unknown deployment, server down...: the run is recorded failed, the caller told
             finish_pipeline_run(warehouse, org.org_slug, run_id, "failed", None, f"could not start the flow: {exc}")
-            raise
+            raise PipelineStartError(
+                f"could not start a flow run of deployment {settings.pipeline_deployment!r} on {prefect_api_url()}: "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
         try:
             warehouse.execute(
                 f"""update {warehouse.shared_table("org_pipeline_runs")} set flow_run_id = @flow

@@ -22,6 +22,12 @@ def on_invalidate(callback: Callable[[str], None]) -> None:
     _LISTENERS.append(callback)
 
 
+def notify_changed(org_slug: str) -> None:
+    """Drop this process's cached reads of an org whose read inputs changed (e.g. its hierarchy rules)."""
+    for callback in _LISTENERS:
+        callback(validate_slug(org_slug))
+
+
 def data_version(warehouse: Warehouse, org_slug: str) -> int:
     """The org's current data version (0 before its first completed run)."""
     rows = warehouse.query(

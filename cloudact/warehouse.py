@@ -30,6 +30,10 @@ class WarehouseError(RuntimeError):
     """A warehouse operation that cannot be done (e.g. the tenant has no FOCUS table yet)."""
 
 
+class WarehouseBusyError(WarehouseError):
+    """The warehouse file stayed locked by another process past the wait (HTTP 503, retry later)."""
+
+
 class Sql(Protocol):
     """Runs SQL with ``@name`` parameters (BigQuery's style; translated for DuckDB)."""
 
@@ -261,7 +265,7 @@ def _connect_with_retry(path: Path) -> duckdb.DuckDBPyConnection:
             return duckdb.connect(str(path))
         except duckdb.IOException as exc:
             if "lock" not in str(exc).lower() or time.monotonic() >= deadline:
-                raise WarehouseError(f"{path.name} is busy in another process: {exc}") from None
+                raise WarehouseBusyError(f"{path.name} is busy in another process: {exc}") from None
             time.sleep(delay)
             delay = min(delay * 2, 0.2)
 

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from prefect import flow, get_run_logger
 
 from cloudact.alerts import evaluate, record_and_send
+from cloudact.control_plane import iter_orgs
 from cloudact.pipeline import runnable_orgs
 from flows._runtime import runtime
 
@@ -18,7 +19,7 @@ def alerts_daily(day: str | None = None) -> dict[str, int]:
     rt = runtime()
     target = datetime.fromisoformat(day).date() if day else datetime.now(UTC).date()
     alerts = []
-    for org in runnable_orgs(rt.control_plane.list_orgs()):
+    for org in runnable_orgs(iter_orgs(rt.control_plane)):
         found = evaluate(rt.settings, rt.warehouse, org, target)
         for alert in found:
             logger.info("%s: %s (%s)", org.org_slug, alert.alert_type, alert.message)

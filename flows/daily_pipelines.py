@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from prefect import flow, get_run_logger
 
+from cloudact.control_plane import iter_orgs
 from cloudact.pipeline import runnable_orgs
 from cloudact.quotas import OrgNotRunnableError, QuotaExceededError, admit_pipeline_run
 from flows._runtime import runtime
@@ -16,7 +17,7 @@ def daily_pipelines() -> dict[str, str]:
     logger = get_run_logger()
     rt = runtime()
     results: dict[str, str] = {}
-    for org in runnable_orgs(rt.control_plane.list_orgs()):
+    for org in runnable_orgs(iter_orgs(rt.control_plane)):
         try:
             run_id = admit_pipeline_run(rt.warehouse, org, "all", "schedule")
         except (QuotaExceededError, OrgNotRunnableError) as exc:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from prefect import flow, get_run_logger
 
+from cloudact.control_plane import iter_orgs
 from cloudact.read_cache import invalidate
 from cloudact.tenancy import tenant_dataset
 from flows._runtime import runtime
@@ -17,7 +18,7 @@ def org_sync_all() -> dict[str, str]:
     rt = runtime()
     rt.warehouse.bootstrap()
     results: dict[str, str] = {}
-    for org in rt.control_plane.list_orgs():
+    for org in iter_orgs(rt.control_plane):
         rt.warehouse.ensure_dataset(tenant_dataset(org.org_slug))
         try:
             results[org.org_slug] = f"{dbt_build_task(org.org_slug)} nodes"

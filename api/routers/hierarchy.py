@@ -11,6 +11,7 @@ from api.errors import Conflict, Forbidden, NotFound, Unauthorized, Unprocessabl
 from api.schemas.resources import NodeIn, NodeList, NodeOut, NodePatch
 from cloudact import hierarchy
 from cloudact.audit import write_audit
+from cloudact.read_cache import notify_changed
 
 router = APIRouter(prefix="/api/v1/orgs/{org_slug}/hierarchy/nodes", tags=["hierarchy"])
 AUTH = (Unauthorized, Forbidden, NotFound)
@@ -39,6 +40,7 @@ def create_hierarchy_node(body: NodeIn, org: OrgDep, warehouse: WarehouseDep) ->
     except hierarchy.HierarchyError as exc:
         raise Unprocessable(str(exc), field=exc.field) from None
     write_audit(warehouse, org.org_slug, "hierarchy.node_created", actor="api_key", target=node.node_id)
+    notify_changed(org.org_slug)  # cached reads filtered or grouped by nodes are stale now
     return _out(node)
 
 
@@ -61,6 +63,7 @@ def update_hierarchy_node(node_id: str, body: NodePatch, org: OrgDep, warehouse:
         raise NotFound(str(exc), field="node_id") from None
     except hierarchy.HierarchyError as exc:
         raise Unprocessable(str(exc), field=exc.field) from None
+    notify_changed(org.org_slug)
     return _out(node)
 
 
@@ -74,4 +77,5 @@ def delete_hierarchy_node(node_id: str, org: OrgDep, warehouse: WarehouseDep) ->
     except hierarchy.HierarchyError as exc:
         raise Conflict(str(exc), field=exc.field) from None
     write_audit(warehouse, org.org_slug, "hierarchy.node_deleted", actor="api_key", target=node_id)
+    notify_changed(org.org_slug)
     return Response(status_code=204)

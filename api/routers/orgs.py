@@ -7,12 +7,14 @@ from typing import Any
 from fastapi import APIRouter, Body, Response
 
 from api.deps import KeyringDep, OrgDep, WarehouseDep
-from api.errors import Forbidden, NotFound, Unauthorized, Unprocessable, responses
+from api.errors import Conflict, Forbidden, NotFound, Unauthorized, Unprocessable, responses
 from api.schemas.orgs import IntegrationList, IntegrationOut, OrgOut, UsageOut
 from cloudact.audit import write_audit
 from cloudact.credentials import PROVIDER_CREDENTIALS, CredentialError
 from cloudact.integrations import (
     IntegrationNotFoundError,
+    ProviderLimitError,
+    check_provider_limit,
     delete_integration,
     list_integrations,
     set_integration,
@@ -49,7 +51,10 @@ def put_org_integration(
         raise NotFound(f"unknown provider {provider!r}: expected one of {', '.join(PROVIDER_CREDENTIALS)}",
                        field="provider")  # fmt: skip
     try:
+        check_provider_limit(warehouse, org.org_slug, provider, org.limit_providers)
         item = set_integration(warehouse, keyring, org.org_slug, provider, credentials)
+    except ProviderLimitError as exc:
+        raise Conflict(str(exc), field="provider") from None
     except CredentialError as exc:
         raise Unprocessable(str(exc), field=exc.problems[0][0] if exc.problems else None) from None
     write_audit(warehouse, org.org_slug, "integration.set", actor="api_key", target=provider, details=item.summary)

@@ -8,10 +8,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from api.deps import ControlPlaneDep, OrgDep, SettingsDep, WarehouseDep
-from api.errors import BadRequest, Forbidden, NotFound, TooManyRequests, Unauthorized, responses
+from api.errors import BadRequest, Forbidden, NotFound, ServiceUnavailable, TooManyRequests, Unauthorized, responses
 from api.schemas.pipelines import RunDetail, RunList, RunLogLine, RunOut, TriggerIn, TriggerOut
 from cloudact.pipeline import get_run, list_runs
-from cloudact.pipeline_trigger import trigger_pipeline
+from cloudact.pipeline_trigger import PipelineStartError, trigger_pipeline
 from cloudact.quotas import OrgNotRunnableError, QuotaExceededError
 
 router = APIRouter(prefix="/api/v1/orgs/{org_slug}/pipelines", tags=["pipelines"])
@@ -19,7 +19,7 @@ AUTH = (Unauthorized, Forbidden, NotFound)
 
 
 @router.post("/runs", status_code=202, response_model=TriggerOut,
-             responses=responses(*AUTH, BadRequest, TooManyRequests))  # fmt: skip
+             responses=responses(*AUTH, BadRequest, TooManyRequests, ServiceUnavailable))  # fmt: skip
 def trigger_pipeline_run(
     org: OrgDep, settings: SettingsDep, control_plane: ControlPlaneDep, warehouse: WarehouseDep,
     body: TriggerIn | None = None,
@@ -28,10 +28,14 @@ def trigger_pipeline_run(
     try:
         run = trigger_pipeline(settings, control_plane, warehouse, org.org_slug, body.providers if body else None)
     except QuotaExceededError as exc:
-        headers = {"Retry-After": str(max(1, int((exc.resets_at - _now()).total_seconds())))} if exc.resets_at else None
+        # A concurrency refusal has no reset time: a slot frees when a run ends, so suggest a minute.
+        retry = int((exc.resets_at - _now()).total_seconds()) if exc.resets_at else 60
+        headers = {"Retry-After": str(max(1, retry))}
         raise TooManyRequests(str(exc), field=exc.limit, headers=headers) from None
     except OrgNotRunnableError as exc:
         raise Forbidden(str(exc), field="status") from None
+    except PipelineStartError as exc:
+        raise ServiceUnavailable(str(exc)) from None
     except ValueError as exc:
         raise BadRequest(str(exc), field="providers") from None
     return TriggerOut(run_id=run.run_id, org_slug=run.org_slug, mode=run.mode, flow_run_id=run.flow_run_id)

@@ -8,7 +8,9 @@ from pydantic import BaseModel, Field
 
 
 class TriggerIn(BaseModel):
-    providers: list[str] | None = Field(default=None, description="Providers to run; default every integration")
+    providers: list[str] | None = Field(
+        default=None, min_length=1, description="Providers to run; omit for every integration"
+    )
 
 
 class TriggerOut(BaseModel):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Any
 
@@ -86,8 +86,8 @@ def _filtered(lf: pl.LazyFrame, flt: CostFilter, warehouse: Warehouse, org_slug:
         raise BadRequest("end is before start", field="end")
     if flt.start:
         lf = lf.filter(pl.col("ChargePeriodStart") >= datetime.combine(flt.start, time(0), tzinfo=UTC))
-    if flt.end:
-        lf = lf.filter(pl.col("ChargePeriodStart") < datetime.combine(flt.end + timedelta(days=1), time(0), tzinfo=UTC))
+    if flt.end:  # inclusive day; comparing with its last microsecond cannot overflow at date.max
+        lf = lf.filter(pl.col("ChargePeriodStart") <= datetime.combine(flt.end, time.max, tzinfo=UTC))
     if flt.provider:
         lf = lf.filter(pl.col("x_Provider") == flt.provider)
     if flt.service:

@@ -134,6 +134,16 @@ class ControlPlaneStore(Protocol):
     def remove_member(self, org_slug: str, email: str) -> None: ...
 
 
+def iter_orgs(store: ControlPlaneStore, status: str | None = None, page: int = 500) -> list[Organization]:
+    """Every org (optionally of one status), read page by page: scheduled jobs must never stop at a page size."""
+    orgs: list[Organization] = []
+    while True:
+        batch = store.list_orgs(status=status, limit=page, offset=len(orgs))
+        orgs.extend(batch)
+        if len(batch) < page:
+            return orgs
+
+
 def utc(value: datetime | str) -> datetime:
     """A timestamp read back from any store as an aware UTC datetime (SQLite drops the offset)."""
     if isinstance(value, str):

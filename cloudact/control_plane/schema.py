@@ -12,7 +12,7 @@ organizations = sa.Table(
     metadata,
     sa.Column("org_slug", sa.String(50), primary_key=True),
     sa.Column("company_name", sa.String(200), nullable=False),
-    sa.Column("company_key", sa.String(50), nullable=False, unique=True),
+    sa.Column("company_key", sa.String(200), nullable=False, unique=True),
     sa.Column("plan", sa.String(30), nullable=False),
     sa.Column("status", sa.String(20), nullable=False),
     sa.Column("stripe_customer_id", sa.String(255), unique=True),
@@ -64,4 +64,4 @@ stripe_events = sa.Table(
     sa.Column("received_at", Timestamp, nullable=False),
 )
 
-MIGRATION_HEAD = "0003"
+MIGRATION_HEAD = "0004"

@@ -151,8 +151,9 @@ class SqlControlPlane:
     ) -> Organization | None:
         """Move the org to ``plan``/``status`` unless a newer change was already applied.
 
-        One conditional UPDATE (``plan_event_at < event_at``) makes this safe against out-of-order and concurrent
-        events without a lock.
+        One conditional UPDATE (``plan_event_at <= event_at``) makes this safe against out-of-order and concurrent
+        events without a lock. Stripe times are whole seconds: of two events in the same second, the one processed
+        last wins (a replay of the same event is caught before, by its id).
 
         Returns:
             The updated org, or ``None`` if the change is older than the org's last applied one.
@@ -173,7 +174,7 @@ class SqlControlPlane:
         with self.engine.begin() as con:
             result = con.execute(
                 organizations.update()
-                .where(organizations.c.org_slug == slug, organizations.c.plan_event_at < event_at)
+                .where(organizations.c.org_slug == slug, organizations.c.plan_event_at <= event_at)
                 .values(**values)
             )
         return self.get_org(slug) if result.rowcount else None

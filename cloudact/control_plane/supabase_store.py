@@ -1,7 +1,7 @@
 """The control plane over Supabase's REST API (PostgREST) with supabase-py, using the service-role key.
 
 Each method is one REST call, so each write is atomic on its own; the Stripe ordering guard is a conditional PATCH
-(``plan_event_at=lt.<event time>``), which PostgREST runs as one UPDATE. The schema comes from ``cloudact migrate``
+(``plan_event_at=lte.<event time>``), which PostgREST runs as one UPDATE. The schema comes from ``cloudact migrate``
 run against Supabase's Postgres (``CLOUDACT_DATABASE_URL``).
 """
 
@@ -163,7 +163,7 @@ class SupabaseControlPlane:
             self.client.table("organizations")
             .update(_json(values))
             .eq("org_slug", validate_slug(org_slug))
-            .lt("plan_event_at", event_at.isoformat())
+            .lte("plan_event_at", event_at.isoformat())
         )
         data = self._call(query.execute).data
         return _org(data[0]) if data else None

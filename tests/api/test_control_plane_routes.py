@@ -108,3 +108,13 @@ def test_invalid_slug_in_the_path_is_a_4xx(client: TestClient, two_orgs) -> None
     acme, _ = two_orgs
     response = client.get("/api/v1/orgs/bad-slug!", headers={"X-API-Key": acme["api_key"]})
     assert response.status_code == 422 and response.json()["field"] == "org_slug"
+
+
+def test_the_plans_provider_limit_is_enforced(client: TestClient) -> None:
+    created = client.post("/api/v1/admin/organizations", json={"company_name": "Tiny Co", "plan": "free"},
+                          headers={"X-CA-Root-Key": ROOT_KEY}).json()  # fmt: skip
+    base, headers = f"/api/v1/orgs/{created['org_slug']}/integrations", {"X-API-Key": created["api_key"]}
+    assert client.put(f"{base}/openai", json=OPENAI, headers=headers).status_code == 200
+    assert client.put(f"{base}/openai", json=OPENAI, headers=headers).status_code == 200  # replacing is fine
+    second = client.put(f"{base}/anthropic", json={"admin_key": "sk-ant-admin01-" + "x" * 30}, headers=headers)
+    assert second.status_code == 409 and "allows 1 provider" in second.json()["detail"]

@@ -143,6 +143,11 @@ def test_hierarchy_allocates_by_tag_rules(world: World) -> None:
     scoped = world.get("acme", "/costs/summary", node_id=dept["node_id"])["items"][0]
     assert Decimal(scoped["BilledCost"]) == billed
     assert world.client.delete(f"{base}/{dept['node_id']}", headers=headers).status_code == 409
+    # Changing the rules drops the cached reads that depended on them, at once.
+    nothing = [{"tag_key": "user:team", "tag_values": ["no-such-team"]}]
+    assert world.client.patch(f"{base}/{proj['node_id']}", json={"tag_rules": nothing}, headers=headers).is_success
+    rescoped = world.get("acme", "/costs/summary", node_id=dept["node_id"])
+    assert rescoped["cached"] is False and rescoped["items"] == []
     assert world.client.delete(f"{base}/{proj['node_id']}", headers=headers).status_code == 204
 
 
@@ -161,6 +166,11 @@ def test_tag_breakdown_and_bad_input(world: World) -> None:
     ):
         response = world.client.get(f"/api/v1/orgs/{slug}{path}", params=params, headers={"X-API-Key": key})
         assert 400 <= response.status_code < 500 and response.json()["field"] == field, (path, response.text)
+
+
+def test_the_last_representable_day_is_a_valid_end(world: World) -> None:
+    body = world.get("acme", "/costs/summary", end="9999-12-31")
+    assert Decimal(body["items"][0]["BilledCost"]) == world.focus_sum("acme")
 
 
 def test_export_pages_csv_and_parquet(world: World) -> None:

@@ -63,6 +63,8 @@ def test_bad_input_and_foreign_keys(client: TestClient, acme: dict[str, str]) ->
     base, headers = f"/api/v1/orgs/{acme['org_slug']}/pipelines/runs", {"X-API-Key": acme["api_key"]}
     bad = client.post(base, json={"providers": ["dropbox"]}, headers=headers)
     assert bad.status_code == 400 and bad.json()["field"] == "providers"
+    empty = client.post(base, json={"providers": []}, headers=headers)
+    assert empty.status_code == 422 and empty.json()["field"] == "providers"
     assert client.post(base, headers={"X-API-Key": other["api_key"]}).status_code == 403
     assert client.get(base, headers={"X-API-Key": other["api_key"]}).status_code == 403
     assert client.post(base).status_code == 401

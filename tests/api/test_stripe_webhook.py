@@ -140,3 +140,26 @@ def test_subscription_before_checkout_finds_the_org_by_metadata(client: TestClie
 def test_other_event_types_are_acknowledged_and_ignored(client: TestClient) -> None:
     response = _post(client, _event("customer.created", {"object": "customer", "id": "cus_new"}, int(time.time())))
     assert response.status_code == 200 and response.json()["outcome"] == "ignored_type"
+
+
+def test_same_second_incomplete_then_active_ends_on_the_paid_plan(
+    client: TestClient, api_settings: Settings, acme: str
+) -> None:
+    now = int(time.time())
+    pending = _post(client, _event("customer.subscription.created", _subscription("incomplete", "price_pro"), now))
+    assert pending.json()["outcome"] == "ignored_incomplete"
+    paid = _post(client, _event("customer.subscription.updated", _subscription("active", "price_pro"), now))
+    assert paid.json()["outcome"] == "applied"
+    assert get_control_plane(api_settings).get_org(acme).plan == "professional"
+
+
+def test_events_of_an_old_subscription_do_not_touch_the_current_one(
+    client: TestClient, api_settings: Settings, acme: str
+) -> None:
+    now = int(time.time())
+    new = {**_subscription("active", "price_scale"), "id": "sub_2"}
+    assert _post(client, _event("customer.subscription.created", new, now - 5)).json()["outcome"] == "applied"
+    old_deleted = _post(client, _event("customer.subscription.deleted", _subscription("canceled", "price_pro"), now))
+    assert old_deleted.json()["outcome"] == "ignored_other_subscription"
+    org = get_control_plane(api_settings).get_org(acme)
+    assert (org.plan, org.stripe_subscription_id) == ("scale", "sub_2")

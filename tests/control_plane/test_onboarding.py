@@ -75,3 +75,20 @@ def test_a_failure_half_way_leaves_nothing_behind(settings: Settings, monkeypatc
         cp.get_org("acme_corp_x")
     monkeypatch.undo()
     assert _onboard(settings).org_slug.startswith("acme_corp_")  # and it can be retried
+
+
+def test_undo_goes_on_when_a_step_fails_so_a_retry_is_not_a_conflict(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cloudact.warehouse import DuckDBWarehouse, WarehouseBusyError
+
+    def busy(*args: object, **kwargs: object) -> None:
+        raise WarehouseBusyError("warehouse.duckdb is busy in another process")
+
+    monkeypatch.setattr(api_keys, "issue_api_key", busy)
+    monkeypatch.setattr(DuckDBWarehouse, "drop_dataset", busy)
+    with pytest.raises(WarehouseBusyError):
+        _onboard(settings)
+    assert get_control_plane(settings).list_orgs() == []  # the control-plane row went first
+    monkeypatch.undo()
+    assert _onboard(settings).org_slug.startswith("acme_corp_")

@@ -59,9 +59,10 @@ def test_plan_change_copies_the_limits_and_refuses_older_events(store: ControlPl
     assert newer is not None and newer.limits == PLANS["scale"] and newer.stripe_price_id == "price_s"
     older = store.apply_plan_change("acme_abc123", plan="free", status="active", event_at=T0 - timedelta(seconds=1))
     assert older is None
-    same = store.apply_plan_change("acme_abc123", plan="free", status="active", event_at=T0)
-    assert same is None
     assert store.get_org("acme_abc123").plan == "scale"
+    # Stripe times are whole seconds: another event of the same second is applied (the last processed wins).
+    same = store.apply_plan_change("acme_abc123", plan="professional", status="active", event_at=T0)
+    assert same is not None and same.plan == "professional"
 
 
 def test_concurrent_plan_changes_keep_the_newest(store: ControlPlaneStore) -> None:
@@ -157,3 +158,14 @@ def test_an_unmigrated_database_is_refused(tmp_path) -> None:  # noqa: ANN001
 
     with pytest.raises(SchemaNotReadyError, match="cloudact migrate"):
         SqlControlPlane(f"sqlite:///{tmp_path / 'empty.db'}").check_schema()
+
+
+def test_long_company_names_and_paging_every_org(store: ControlPlaneStore) -> None:
+    from cloudact.control_plane import iter_orgs
+
+    long_key = "a_very_long_company_name_" * 6  # 150 characters: Postgres enforces the column's width
+    store.create_org("long_org_1", long_key.replace("_", " "), long_key, "free")
+    for index in range(4):
+        store.create_org(f"pag{index}_slug", f"Pag {index}", f"pag{index}", "free")
+    assert store.find_by_company_key(long_key) is not None
+    assert len(iter_orgs(store, page=2)) == 5 and len(iter_orgs(store, status="active", page=3)) == 5

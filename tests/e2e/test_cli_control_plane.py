@@ -116,16 +116,16 @@ def _stored_text(data_dir: Path) -> str:
     return "\n".join(parts)
 
 
-def test_migrate_twice_reports_then_stays_at_0003(cli_env: Path) -> None:
+def test_migrate_twice_reports_then_stays_at_0004(cli_env: Path) -> None:
     run = Cli()
     code, output = run("migrate")
-    assert code == 0 and "control plane migrated from empty to revision 0003" in output, output
+    assert code == 0 and "control plane migrated from empty to revision 0004" in output, output
     code, output = run("migrate")
-    assert code == 0 and "control plane already at revision 0003" in output, output
+    assert code == 0 and "control plane already at revision 0004" in output, output
     assert "migrated" not in output
     lite = sqlite3.connect(cli_env / "control_plane.db")
     try:
-        assert lite.execute("select version_num from alembic_version").fetchall() == [("0003",)]
+        assert lite.execute("select version_num from alembic_version").fetchall() == [("0004",)]
     finally:
         lite.close()
 

@@ -275,7 +275,7 @@ def test_maintenance_flows(flow_env: Env) -> None:
     from flows.control_plane_migrate import control_plane_migrate
     from flows.org_sync_all import org_sync_all
 
-    assert control_plane_migrate() == "0003"
+    assert control_plane_migrate() == "0004"
     slug = _onboard(flow_env, "Acme Corp")
     flow_env.warehouse.execute("alter table organizations.org_alerts drop column delivery_error")
     assert bootstrap_smart() == {"created_tables": [], "added_columns": ["org_alerts.delivery_error"]}
@@ -310,3 +310,24 @@ def test_every_deployment_has_its_schedule_in_utc() -> None:
         module = __import__(f"flows.{name}", fromlist=[function])
         assert getattr(module, function).name == name  # the flow's name is the deployment's
     assert Path(REPO_ROOT / "prefect.yaml").is_file()
+
+
+def test_a_run_failed_while_waiting_is_never_revived_and_a_busy_org_frees_the_slot(flow_env: Env) -> None:
+    from cloudact.pipeline import RunBusyError, RunNotQueuedError, claim_run, fail_stale_runs, run_in_process
+
+    slug = _onboard(flow_env, "Waiting Co")
+    org = flow_env.control_plane.get_org(slug)
+    old = datetime.now(UTC) - timedelta(minutes=flow_env.settings.pipeline_stale_minutes + 5)
+    late = admit_pipeline_run(flow_env.warehouse, org, "all", "api", old)
+    assert fail_stale_runs(flow_env.warehouse, timedelta(minutes=flow_env.settings.pipeline_stale_minutes)) == [late]
+    with pytest.raises(RunNotQueuedError, match="failed"):
+        claim_run(flow_env.warehouse, slug, late, wait_s=0)
+    assert _run_row(flow_env, late)["status"] == "failed"
+
+    holder = admit_pipeline_run(flow_env.warehouse, org, "all", "api")
+    claim_run(flow_env.warehouse, slug, holder, wait_s=0)  # running
+    waiting = admit_pipeline_run(flow_env.warehouse, org, "all", "api")
+    with pytest.raises(RunBusyError):
+        run_in_process(flow_env.settings.model_copy(update={"pipeline_wait_seconds": 0.2}), slug, run_id=waiting)
+    assert _run_row(flow_env, waiting)["status"] == "failed"  # its concurrency slot is free again
+    assert get_usage(flow_env.warehouse, org).running == 1
