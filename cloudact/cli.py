@@ -358,11 +358,11 @@ def quota_show(org: Annotated[str, typer.Option("--org", help="Org slug")]) -> N
 @app.command()
 def ingest(
     org: Annotated[str, typer.Option("--org", help="Org slug")],
-    provider: Annotated[str, typer.Option("--provider", help="openai or aws")],
+    provider: Annotated[str, typer.Option("--provider", help="openai, aws, azure or oci")],
     source: Annotated[
         str | None,
-        typer.Option("--source", help="aws: CUR file, folder or s3:// URL. openai: API base URL or a JSON file of "
-                     "Costs API buckets/pages (served locally)."),
+        typer.Option("--source", help="aws/azure/oci: export file, folder or s3:// / az:// / oci:// URL. openai: API "
+                     "base URL or a JSON file of Costs API buckets/pages (served locally)."),
     ] = None,
     api_key: Annotated[
         str | None, typer.Option("--api-key", envvar="CLOUDACT_OPENAI_ADMIN_KEY", help="OpenAI admin key",
@@ -392,12 +392,24 @@ def ingest(
 def _ingest(
     settings: Settings, slug: str, provider: str, source: str | None, api_key: str | None, account_id: str
 ) -> Any:
-    from ingestion.pipelines import aws_source_for, ingest_openai_buckets, load_buckets, openai_source_for, run_ingest
+    from ingestion.pipelines import (
+        aws_source_for,
+        azure_source_for,
+        ingest_openai_buckets,
+        load_buckets,
+        oci_source_for,
+        openai_source_for,
+        run_ingest,
+    )
 
-    if provider == "aws":
+    file_sources = {"aws": (aws_source_for, "a CUR file, folder or s3:// URL"),
+                    "azure": (azure_source_for, "a Cost Management export file, folder or az:// URL"),
+                    "oci": (oci_source_for, "a cost report file, folder or oci:// URL")}  # fmt: skip
+    if provider in file_sources:
+        source_for, what = file_sources[provider]
         if not source:
-            _fail("--source is required for aws (a CUR file, folder or s3:// URL)", 2)
-        return run_ingest(settings, slug, "aws", aws_source_for(source))
+            _fail(f"--source is required for {provider} ({what})", 2)
+        return run_ingest(settings, slug, provider, source_for(source))
     if source and not source.startswith(("http://", "https://")):
         return ingest_openai_buckets(settings, slug, load_buckets(Path(source)), account_id)
     if not api_key:

@@ -114,6 +114,14 @@ def transform_org(settings: Settings, org_slug: str, reuse_manifest: bool = True
         TransformError: If any node fails or errors.
     """
     validate_slug(org_slug)
+    if settings.warehouse == "duckdb":
+        from cloudact.saas import sync_subscriptions
+        from cloudact.warehouse import get_warehouse
+
+        # The org's SaaS subscriptions live in the platform file, which dbt cannot see: copy them to its dataset.
+        warehouse = get_warehouse(settings)
+        warehouse.bootstrap()  # a warehouse set up by hand (no onboarding) still has the shared tables
+        sync_subscriptions(warehouse, org_slug)
     args = ["build", "--vars", json.dumps({"org_slug": org_slug})]
     if reuse_manifest:
         with _MANIFEST_LOCK:  # the shared manifest points at one org at a time

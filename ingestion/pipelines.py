@@ -17,9 +17,11 @@ from dlt.pipeline.exceptions import PipelineStepFailed
 from cloudact.settings import Settings
 from cloudact.tenancy import tenant_dataset, validate_slug
 
-Provider = Literal["openai", "aws"]
-PROVIDERS: tuple[Provider, ...] = ("openai", "aws")
+Provider = Literal["openai", "aws", "oci", "azure"]
+PROVIDERS: tuple[Provider, ...] = ("openai", "aws", "oci", "azure")
 RAW_TABLES: dict[Provider, str] = {"openai": "openai_costs", "aws": "aws_cur_line_items"}
+RAW_TABLES["oci"] = "oci_cost_reports"
+RAW_TABLES["azure"] = "azure_cost_details"
 
 os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
 
@@ -89,6 +91,39 @@ def aws_source_for(source: str | Path) -> Any:
     raise IngestError(f"AWS CUR source {text!r} is neither a file, a folder nor a URL")
 
 
+def azure_source_for(source: str | Path, dataset: str | None = None) -> Any:
+    """The Cost Management exports source for a local file, a local folder or an ``az://`` URL.
+
+    ``dataset`` (actual/amortized) is needed only for files that neither a manifest nor their name describes.
+    """
+    from ingestion.sources.azure_exports import EXPORT_FILE_GLOB, azure_exports_source
+
+    text = str(source)
+    if "://" in text:
+        return azure_exports_source(bucket_url=text, dataset=dataset)
+    path = Path(text).expanduser().resolve()
+    if path.is_file():
+        return azure_exports_source(bucket_url=path.parent.as_uri(), file_glob=path.name, dataset=dataset)
+    if path.is_dir():
+        return azure_exports_source(bucket_url=path.as_uri(), file_glob=EXPORT_FILE_GLOB, dataset=dataset)
+    raise IngestError(f"Azure export source {text!r} is neither a file, a folder nor a URL")
+
+
+def oci_source_for(source: str | Path) -> Any:
+    """The OCI cost report source for a local file, a local folder or an ``oci://`` (or other fsspec) URL."""
+    from ingestion.sources.oci_reports import OCI_FILE_GLOB, oci_reports_source
+
+    text = str(source)
+    if "://" in text:
+        return oci_reports_source(bucket_url=text)
+    path = Path(text).expanduser().resolve()
+    if path.is_file():
+        return oci_reports_source(bucket_url=path.parent.as_uri(), file_glob=path.name)
+    if path.is_dir():
+        return oci_reports_source(bucket_url=path.as_uri(), file_glob=OCI_FILE_GLOB)
+    raise IngestError(f"OCI cost report source {text!r} is neither a file, a folder nor a URL")
+
+
 def run_ingest(settings: Settings, org_slug: str, provider: Provider, source: Any) -> IngestResult:
     """Run one (tenant, provider) pipeline; on any failure nothing of this run is kept.
 
@@ -141,6 +176,8 @@ def _root_message(exc: BaseException) -> str:
     dlt wraps a source's exception several times (extract step, resource, pipe).
     """
     from ingestion.sources.aws_cur.helpers import CurFileError
+    from ingestion.sources.azure_exports.helpers import AzureExportError
+    from ingestion.sources.oci_reports.helpers import OciReportError
     from ingestion.sources.openai.helpers import MalformedRecordError
 
     chain: list[BaseException] = []
@@ -149,7 +186,7 @@ def _root_message(exc: BaseException) -> str:
         chain.append(current)
         current = current.__cause__ or current.__context__
     for error in chain:
-        if isinstance(error, (CurFileError, MalformedRecordError)):
+        if isinstance(error, (CurFileError, OciReportError, MalformedRecordError, AzureExportError)):
             return str(error)
     messages = [str(error) for error in chain if str(error).strip()]
     return messages[-1] if messages else type(chain[-1]).__name__

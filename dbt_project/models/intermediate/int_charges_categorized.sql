@@ -8,6 +8,15 @@ service_categories as (
     union all
     select 'openai' as provider, service_code, service_name, service_category, service_subcategory
     from {{ ref('openai_service_categories') }}
+    union all
+    select 'saas' as provider, service_code, service_name, service_category, service_subcategory
+    from {{ ref('saas_service_categories') }}
+    union all
+    select 'azure' as provider, service_code, service_name, service_category, service_subcategory
+    from {{ ref('azure_service_categories') }}
+    union all
+    select 'oci' as provider, service_code, service_name, service_category, service_subcategory
+    from {{ ref('oci_service_categories') }}
 ),
 
 categorized as (

@@ -9,6 +9,12 @@ own_accounts as (
     select distinct 'aws_cur' as source_system, billing_account_id from {{ ref('stg_aws__cost_line_items') }}
     union all
     select distinct 'openai_costs' as source_system, billing_account_id from {{ ref('stg_openai__costs') }}
+    union all
+    select distinct 'saas_subscriptions' as source_system, billing_account_id from {{ ref('stg_saas__subscription_charges') }}
+    union all
+    select distinct 'azure_cost_details' as source_system, billing_account_id from {{ ref('stg_azure__cost_details') }}
+    union all
+    select distinct 'oci_cost_reports' as source_system, billing_account_id from {{ ref('stg_oci__cost_reports') }}
 )
 
 select focus.*

@@ -151,8 +151,8 @@ final as (
         billed_cost,
         {#- Without commitments in these rows, the amortised cost is the billed cost. -#}
         billed_cost as effective_cost,
-        case when has_sku_price then {{ to_money('list_unit_price * usage_amount') }} else billed_cost end as list_cost,
-        case when has_sku_price then {{ to_money('contracted_unit_price * usage_amount') }} else billed_cost end
+        case when has_sku_price then {{ money_product('list_unit_price', 'usage_amount') }} else billed_cost end as list_cost,
+        case when has_sku_price then {{ money_product('contracted_unit_price', 'usage_amount') }} else billed_cost end
             as contracted_cost,
         case when has_sku_price then list_unit_price end as list_unit_price,
         case when has_sku_price then contracted_unit_price end as contracted_unit_price,

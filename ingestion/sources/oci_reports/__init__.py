@@ -1,0 +1,47 @@
+"""dlt source for Oracle Cloud Infrastructure cost reports (``reports/cost-csv``, CSV or CSV.gz).
+
+What replaces what: OCI writes a new, incrementally numbered cost report about every six hours, holding the lines
+of roughly those six hours plus late-arriving lines; corrections arrive as *new* lines (``lineItem/isCorrection``,
+``lineItem/backreferenceNo``) in a later file. Files are therefore additive, never restatements of a billing
+period (unlike AWS CUR or Azure month-to-date exports). A merge key on the billing period would make every new file
+delete the rows of all earlier files of that month, so the merge key is the report itself: re-reading or
+re-delivering a report replaces exactly that report's rows, and a new report only adds rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import dlt
+from dlt.sources.filesystem import FileItemDict, filesystem
+
+from ingestion.sources.oci_reports.helpers import read_cost_report_csv
+
+OCI_FILE_GLOB = "**/*.csv*"
+
+
+@dlt.transformer(
+    name="oci_cost_reports",
+    merge_key=["billing_scope", "report_name"],
+    write_disposition={"disposition": "merge", "strategy": "delete-insert"},
+)
+def oci_cost_reports(items: list[FileItemDict]) -> Iterator[Any]:
+    """Every line of the given cost reports; a report read again replaces that report's earlier rows."""
+    for item in items:
+        with item.open(compression="auto") as stream:
+            yield read_cost_report_csv(stream, item["relative_path"])
+
+
+@dlt.source(name="oci_reports", max_table_nesting=0)
+def oci_reports_source(bucket_url: str = dlt.config.value, file_glob: str = OCI_FILE_GLOB) -> Any:
+    """OCI cost reports under ``bucket_url``.
+
+    Args:
+        bucket_url: ``file://`` folder, or the ``reports/cost-csv/`` prefix of the tenancy's report bucket (e.g.
+            ``oci://<tenancy_ocid>@bling/reports/cost-csv/``, read through fsspec's ``ocifs``). Point it at the
+            cost-csv prefix: usage reports (``reports/usage-csv/``) have no cost columns and are rejected.
+        file_glob: Which files to read (default every ``.csv``/``.csv.gz`` below the folder).
+    """
+    files = filesystem(bucket_url=bucket_url, file_glob=file_glob)
+    return files | oci_cost_reports

@@ -1,0 +1,163 @@
+"""Reading OCI cost reports (``reports/cost-csv``, CSV or CSV.gz) as Arrow tables of strings."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import posixpath
+from typing import IO
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pv
+from dlt.common.normalizers.naming.snake_case import NamingConvention
+
+# Columns without which a cost report line cannot become a FOCUS row, as snake_case of the OCI header
+# (``lineItem/referenceNo`` → ``line_item_reference_no``).
+REQUIRED_COLUMNS = (
+    "line_item_reference_no",
+    "line_item_tenant_id",
+    "line_item_interval_usage_start",
+    "line_item_interval_usage_end",
+    "product_service",
+    "cost_my_cost",
+    "cost_currency_code",
+)
+DECIMAL_COLUMNS = (
+    "usage_billed_quantity",
+    "usage_billed_quantity_overage",
+    "cost_unit_price",
+    "cost_unit_price_overage",
+    "cost_my_cost",
+    "cost_my_cost_overage",
+)
+TIMESTAMP_COLUMNS = ("line_item_interval_usage_start", "line_item_interval_usage_end")
+BOOLEAN_COLUMNS = ("cost_overage_flag", "line_item_is_correction")
+DECIMAL_PATTERN = r"^-?[0-9]+(\.[0-9]*)?([eE][-+]?[0-9]+)?$|^-?\.[0-9]+([eE][-+]?[0-9]+)?$"
+# OCI writes interval starts without seconds (2023-11-13T10:00Z) and ends with them (2023-11-13T11:00:00Z).
+TIMESTAMP_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?Z$"
+BOOLEAN_PATTERN = r"(?i)^(true|false)$"
+TAG_PREFIX = "tags/"
+_NAMING = NamingConvention()
+
+
+class OciReportError(ValueError):
+    """An OCI cost report that cannot be loaded: the message names the file, row and column."""
+
+
+def normalize_column(name: str) -> str:
+    """Map an OCI header such as ``lineItem/TenantId`` to snake_case (``line_item_tenant_id``).
+
+    OCI's own headers differ in case between report generations (``tenantId``/``TenantId``) and sometimes carry
+    stray spaces, so the header is stripped and matched through the same snake_case convention dlt applies.
+    """
+    return _NAMING.normalize_identifier(name.strip())
+
+
+def report_name(file_name: str) -> str:
+    """The report's identity: its object name without folders and ``.csv``/``.gz`` suffixes.
+
+    ``reports/cost-csv/0000000030000269.csv.gz`` → ``0000000030000269``, so a report re-delivered compressed or
+    read through another folder still replaces its own earlier rows.
+    """
+    name = posixpath.basename(file_name.replace("\\", "/"))
+    for suffix in (".gz", ".csv"):
+        if name.lower().endswith(suffix):
+            name = name[: -len(suffix)]
+    return name
+
+
+def read_cost_report_csv(stream: IO[bytes], file_name: str) -> pa.Table:
+    """Read one OCI cost report as an Arrow table whose columns are all strings.
+
+    Values stay text so that no cost passes through a float; staging casts them to decimals. Every ``tags/*``
+    column is folded into one JSON object column ``tags``; columns we do not know are kept as text (OCI adds
+    columns over time). Derived columns: ``billing_scope`` (the tenancy OCID), ``billing_period`` (``YYYY-MM`` of
+    the usage interval start, UTC), ``report_name`` (the merge key, see :func:`report_name`) and ``source_file``.
+
+    Args:
+        stream: The (already decompressed) file contents.
+        file_name: Name used in error messages and stored in ``source_file``.
+
+    Raises:
+        OciReportError: On a missing required column or a value that is not a decimal / UTC timestamp / boolean.
+    """
+    data = stream.read()
+    header_line = data.split(b"\n", 1)[0].decode("utf-8-sig").rstrip("\r")
+    header = next(csv.reader([header_line]))
+    # Tag columns get positional names: two tag keys may normalise to the same identifier (a.b vs a-b).
+    names = [f"__tag_{index}" if _is_tag(column) else normalize_column(column) for index, column in enumerate(header)]
+    tag_keys = {
+        name: column.strip()[len(TAG_PREFIX) :] for name, column in zip(names, header, strict=True) if _is_tag(column)
+    }
+    missing = [column for column in REQUIRED_COLUMNS if column not in names]
+    if missing:
+        raise OciReportError(
+            f"{file_name}: missing required OCI cost report column(s) {', '.join(missing)} "
+            f"(header e.g. 'cost/myCost' or snake_case 'cost_my_cost')"
+        )
+    duplicates = sorted({name for name in names if names.count(name) > 1})
+    if duplicates:
+        raise OciReportError(f"{file_name}: columns {duplicates} appear twice after normalising the header")
+    table = pv.read_csv(
+        io.BytesIO(data),
+        read_options=pv.ReadOptions(column_names=names, skip_rows=1),
+        convert_options=pv.ConvertOptions(
+            column_types={name: pa.string() for name in names}, strings_can_be_null=True, null_values=[""]
+        ),
+    )
+    _check_pattern(table, file_name, DECIMAL_COLUMNS, DECIMAL_PATTERN, "a decimal number")
+    _check_pattern(table, file_name, TIMESTAMP_COLUMNS, TIMESTAMP_PATTERN, "a UTC timestamp like 2023-11-13T10:00Z")
+    _check_pattern(table, file_name, BOOLEAN_COLUMNS, BOOLEAN_PATTERN, "true or false")
+    for column in REQUIRED_COLUMNS:
+        if table[column].null_count:
+            row = _first_row(pc.is_null(table[column]))
+            raise OciReportError(f"{file_name}: row {row}: required column '{column}' is empty")
+    table = _collapse_tags(table, tag_keys)
+    # The pattern above guarantees a Z (UTC) designator, so the first seven characters are the UTC month.
+    period = pc.utf8_slice_codeunits(table["line_item_interval_usage_start"], 0, 7)
+    return (
+        table.append_column("billing_scope", table["line_item_tenant_id"])
+        .append_column("billing_period", period)
+        .append_column("report_name", pa.array([report_name(file_name)] * table.num_rows, pa.string()))
+        .append_column("source_file", pa.array([file_name] * table.num_rows, pa.string()))
+    )
+
+
+def _is_tag(header: str) -> bool:
+    return header.strip().lower().startswith(TAG_PREFIX)
+
+
+def _collapse_tags(table: pa.Table, tag_keys: dict[str, str]) -> pa.Table:
+    """Fold the ``tags/<namespace>.<key>`` columns into one flat JSON object column ``tags``.
+
+    Keys keep OCI's ``namespace.key`` spelling (defined tags) or bare ``key`` (free-form tags); only non-empty values
+    are kept, and a row without any tag gets null.
+    """
+    if not tag_keys:
+        return table.append_column("tags", pa.nulls(table.num_rows, pa.string()))
+    columns = {key: table[name].to_pylist() for name, key in tag_keys.items()}
+    tags: list[str | None] = []
+    for row in range(table.num_rows):
+        values = {key: values[row] for key, values in columns.items() if values[row] is not None}
+        tags.append(json.dumps(values, sort_keys=True) if values else None)
+    table = table.drop_columns(list(tag_keys))
+    return table.append_column("tags", pa.array(tags, pa.string()))
+
+
+def _check_pattern(table: pa.Table, file_name: str, columns: tuple[str, ...], pattern: str, expected: str) -> None:
+    for column in columns:
+        if column not in table.column_names:
+            continue
+        bad = pc.invert(pc.fill_null(pc.match_substring_regex(table[column], pattern), True))
+        if pc.any(bad).as_py():
+            row = _first_row(bad)
+            value = table[column][row - 2].as_py()
+            raise OciReportError(f"{file_name}: row {row}: column '{column}' expected {expected}, got {value!r}")
+
+
+def _first_row(mask: pa.ChunkedArray) -> int:
+    """1-based line number in the file (header is line 1) of the first true value."""
+    index = pc.index(mask, True).as_py()
+    return int(index) + 2
