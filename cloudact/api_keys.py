@@ -13,7 +13,8 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from cloudact.keyring import Envelope, Keyring, open_envelope, rewrap, seal
+from cloudact.keyring import Envelope, Keyring, open_envelope, seal
+from cloudact.rewrap import rewrap_rows
 from cloudact.tenancy import validate_slug
 from cloudact.warehouse import Sql, Warehouse
 
@@ -168,20 +169,4 @@ def delete_api_keys(warehouse: Warehouse, org_slug: str) -> None:
 
 def rewrap_api_keys(warehouse: Warehouse, keyring: Keyring) -> int:
     """Re-wrap every stored key copy under the keyring's primary KEK (after a rotation); returns how many moved."""
-    table = warehouse.shared_table("org_api_keys")
-    moved = 0
-    with warehouse.transaction() as sql:
-        rows = sql.query(
-            f"""select org_slug, key_id, kek_id, wrapped_key, nonce, ciphertext from {table}
-                where kek_id is not null and kek_id <> @primary""",
-            {"primary": keyring.primary_key_id()},
-        )
-        for row in rows:
-            envelope = rewrap(keyring, Envelope.from_dict(row))
-            sql.execute(
-                f"""update {table} set kek_id = @kek_id, wrapped_key = @wrapped_key
-                    where org_slug = @org_slug and key_id = @key_id""",
-                {**row, "kek_id": envelope.kek_id, "wrapped_key": envelope.to_dict()["wrapped_key"]},
-            )
-            moved += 1
-    return moved
+    return rewrap_rows(warehouse, keyring, "org_api_keys", ("org_slug", "key_id"))

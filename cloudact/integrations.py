@@ -14,7 +14,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from cloudact.credentials import redacted, validate_credentials
-from cloudact.keyring import Envelope, Keyring, open_envelope, rewrap, seal
+from cloudact.keyring import Envelope, Keyring, open_envelope, seal
+from cloudact.rewrap import rewrap_rows
 from cloudact.tenancy import validate_slug
 from cloudact.warehouse import Warehouse
 
@@ -171,20 +172,4 @@ def delete_integration(warehouse: Warehouse, org_slug: str, provider: str) -> No
 
 def rewrap_integrations(warehouse: Warehouse, keyring: Keyring) -> int:
     """Re-wrap every stored credential under the primary KEK (after a rotation); returns how many moved."""
-    table = warehouse.shared_table("org_integration_credentials")
-    moved = 0
-    with warehouse.transaction() as sql:
-        rows = sql.query(
-            f"""select org_slug, provider, kek_id, wrapped_key, nonce, ciphertext from {table}
-                where kek_id <> @primary""",
-            {"primary": keyring.primary_key_id()},
-        )
-        for row in rows:
-            envelope = rewrap(keyring, Envelope.from_dict(row))
-            sql.execute(
-                f"""update {table} set kek_id = @kek_id, wrapped_key = @wrapped_key
-                    where org_slug = @org_slug and provider = @provider""",
-                {**row, "kek_id": envelope.kek_id, "wrapped_key": envelope.to_dict()["wrapped_key"]},
-            )
-            moved += 1
-    return moved
+    return rewrap_rows(warehouse, keyring, "org_integration_credentials", ("org_slug", "provider"))

@@ -134,6 +134,28 @@ class ControlPlaneStore(Protocol):
     def remove_member(self, org_slug: str, email: str) -> None: ...
 
 
+def new_org_row(org_slug: str, company_name: str, company_key: str, plan: str) -> dict[str, object]:
+    """The row of a newly onboarded org on ``plan``: active, no Stripe link yet, the plan's limits."""
+    from cloudact.control_plane.plans import plan_limits
+    from cloudact.tenancy import validate_slug
+
+    now = datetime.now(UTC)
+    return {
+        "org_slug": validate_slug(org_slug),
+        "company_name": company_name,
+        "company_key": company_key,
+        "plan": plan,
+        "status": "active",
+        "stripe_customer_id": None,
+        "stripe_subscription_id": None,
+        "stripe_price_id": None,
+        **plan_limits(plan).as_columns(),
+        "plan_event_at": EPOCH,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
 def iter_orgs(store: ControlPlaneStore, status: str | None = None, page: int = 500) -> list[Organization]:
     """Every org (optionally of one status), read page by page: scheduled jobs must never stop at a page size."""
     orgs: list[Organization] = []

@@ -10,7 +10,6 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
 from cloudact.control_plane import (
-    EPOCH,
     Member,
     MemberExistsError,
     MemberNotFoundError,
@@ -19,6 +18,7 @@ from cloudact.control_plane import (
     OrgNotFoundError,
     PlanChange,
     SchemaNotReadyError,
+    new_org_row,
     utc,
 )
 from cloudact.control_plane.plans import plan_limits
@@ -66,21 +66,7 @@ class SqlControlPlane:
         Raises:
             OrgExistsError: If the company (its normalised name) or the slug is already onboarded.
         """
-        now = datetime.now(UTC)
-        row = {
-            "org_slug": validate_slug(org_slug),
-            "company_name": company_name,
-            "company_key": company_key,
-            "plan": plan,
-            "status": "active",
-            "stripe_customer_id": None,
-            "stripe_subscription_id": None,
-            "stripe_price_id": None,
-            **plan_limits(plan).as_columns(),
-            "plan_event_at": EPOCH,
-            "created_at": now,
-            "updated_at": now,
-        }
+        row = new_org_row(org_slug, company_name, company_key, plan)
         try:
             with self.engine.begin() as con:
                 con.execute(organizations.insert().values(**row))

@@ -15,7 +15,6 @@ from postgrest.exceptions import APIError
 from supabase import Client, ClientOptions, create_client
 
 from cloudact.control_plane import (
-    EPOCH,
     ControlPlaneError,
     Member,
     MemberExistsError,
@@ -25,6 +24,7 @@ from cloudact.control_plane import (
     OrgNotFoundError,
     PlanChange,
     SchemaNotReadyError,
+    new_org_row,
     utc,
 )
 from cloudact.control_plane.plans import plan_limits
@@ -62,21 +62,7 @@ class SupabaseControlPlane:
         Raises:
             OrgExistsError: If the company or the slug is already onboarded.
         """
-        now = datetime.now(UTC)
-        row = {
-            "org_slug": validate_slug(org_slug),
-            "company_name": company_name,
-            "company_key": company_key,
-            "plan": plan,
-            "status": "active",
-            "stripe_customer_id": None,
-            "stripe_subscription_id": None,
-            "stripe_price_id": None,
-            **plan_limits(plan).as_columns(),
-            "plan_event_at": EPOCH,
-            "created_at": now,
-            "updated_at": now,
-        }
+        row = new_org_row(org_slug, company_name, company_key, plan)
         try:
             data = self.client.table("organizations").insert(_json(row)).execute().data
         except APIError as exc:
