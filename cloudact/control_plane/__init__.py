@@ -156,6 +156,26 @@ def new_org_row(org_slug: str, company_name: str, company_key: str, plan: str) -
     }
 
 
+def plan_change_values(
+    plan: str, status: str, event_at: datetime, price_id: str | None, subscription_id: str | None
+) -> dict[str, object]:
+    """The org columns a plan change writes: plan, status, the plan's limits, the event time and the Stripe ids."""
+    from cloudact.control_plane.plans import plan_limits
+
+    values: dict[str, object] = {
+        "plan": plan,
+        "status": status,
+        **plan_limits(plan).as_columns(),
+        "plan_event_at": event_at,
+        "updated_at": datetime.now(UTC),
+    }
+    if price_id is not None:
+        values["stripe_price_id"] = price_id
+    if subscription_id is not None:
+        values["stripe_subscription_id"] = subscription_id
+    return values
+
+
 def iter_orgs(store: ControlPlaneStore, status: str | None = None, page: int = 500) -> list[Organization]:
     """Every org (optionally of one status), read page by page: scheduled jobs must never stop at a page size."""
     orgs: list[Organization] = []

@@ -19,9 +19,9 @@ from cloudact.control_plane import (
     PlanChange,
     SchemaNotReadyError,
     new_org_row,
+    plan_change_values,
     utc,
 )
-from cloudact.control_plane.plans import plan_limits
 from cloudact.control_plane.schema import (
     MIGRATION_HEAD,
     organization_members,
@@ -145,17 +145,7 @@ class SqlControlPlane:
             The updated org, or ``None`` if the change is older than the org's last applied one.
         """
         event_at = utc(event_at)  # SQLite compares the stored text: keep every value in UTC
-        values: dict[str, Any] = {
-            "plan": plan,
-            "status": status,
-            **plan_limits(plan).as_columns(),
-            "plan_event_at": event_at,
-            "updated_at": datetime.now(UTC),
-        }
-        if price_id is not None:
-            values["stripe_price_id"] = price_id
-        if subscription_id is not None:
-            values["stripe_subscription_id"] = subscription_id
+        values = plan_change_values(plan, status, event_at, price_id, subscription_id)
         slug = validate_slug(org_slug)
         with self.engine.begin() as con:
             result = con.execute(

@@ -25,9 +25,9 @@ from cloudact.control_plane import (
     PlanChange,
     SchemaNotReadyError,
     new_org_row,
+    plan_change_values,
     utc,
 )
-from cloudact.control_plane.plans import plan_limits
 from cloudact.tenancy import validate_slug
 
 UNIQUE_VIOLATION = "23505"
@@ -134,17 +134,7 @@ class SupabaseControlPlane:
             The updated org, or ``None`` if the change is older than the org's last applied one.
         """
         event_at = utc(event_at)
-        values: dict[str, Any] = {
-            "plan": plan,
-            "status": status,
-            **plan_limits(plan).as_columns(),
-            "plan_event_at": event_at,
-            "updated_at": datetime.now(UTC),
-        }
-        if price_id is not None:
-            values["stripe_price_id"] = price_id
-        if subscription_id is not None:
-            values["stripe_subscription_id"] = subscription_id
+        values = plan_change_values(plan, status, event_at, price_id, subscription_id)
         query = (
             self.client.table("organizations")
             .update(_json(values))

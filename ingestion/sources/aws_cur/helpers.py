@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from typing import IO
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pv
 from dlt.common.normalizers.naming.snake_case import NamingConvention
+
+from ingestion.sources.file_checks import check_pattern, collapse_tags, first_row
 
 # Columns without which a CUR file cannot become FOCUS rows, in CUR 2.0 (snake_case) names.
 REQUIRED_COLUMNS = (
@@ -89,14 +90,21 @@ def read_cur_csv(stream: IO[bytes], file_name: str) -> pa.Table:
             column_types={name: pa.string() for name in names}, strings_can_be_null=True, null_values=[""]
         ),
     )
-    _check_pattern(table, file_name, DECIMAL_COLUMNS, DECIMAL_PATTERN, "a decimal number")
-    _check_pattern(table, file_name, TIMESTAMP_COLUMNS, TIMESTAMP_PATTERN, "a UTC timestamp like 2023-11-01T00:00:00Z")
+    check_pattern(table, file_name, DECIMAL_COLUMNS, DECIMAL_PATTERN, "a decimal number", CurFileError)
+    check_pattern(
+        table,
+        file_name,
+        TIMESTAMP_COLUMNS,
+        TIMESTAMP_PATTERN,
+        "a UTC timestamp like 2023-11-01T00:00:00Z",
+        CurFileError,
+    )
     for column in REQUIRED_COLUMNS:
         nulls = table[column].null_count
         if nulls and column != "line_item_usage_account_id":
-            row = _first_row(pc.is_null(table[column]))
+            row = first_row(pc.is_null(table[column]))
             raise CurFileError(f"{file_name}: row {row}: required column '{column}' is empty")
-    table = _collapse_tags(table, tag_keys)
+    table = collapse_tags(table, tag_keys, "resource_tags")
     period = pc.utf8_slice_codeunits(table["bill_billing_period_start_date"], 0, 7)
     return table.append_column("billing_period", period).append_column(
         "source_file", pa.array([file_name] * table.num_rows, pa.string())
@@ -105,36 +113,3 @@ def read_cur_csv(stream: IO[bytes], file_name: str) -> pa.Table:
 
 def _is_tag(header: str) -> bool:
     return header.lower().startswith("resourcetags/")
-
-
-def _collapse_tags(table: pa.Table, tag_keys: dict[str, str]) -> pa.Table:
-    """Fold legacy ``resourceTags/<key>`` columns into one JSON object column ``resource_tags`` (as in CUR 2.0).
-
-    The original keys (``user:CostCenter``) are kept; a row without any tag gets null.
-    """
-    if not tag_keys:
-        return table.append_column("resource_tags", pa.nulls(table.num_rows, pa.string()))
-    columns = {key: table[name].to_pylist() for name, key in tag_keys.items()}
-    tags: list[str | None] = []
-    for row in range(table.num_rows):
-        values = {key: values[row] for key, values in columns.items() if values[row] is not None}
-        tags.append(json.dumps(values, sort_keys=True) if values else None)
-    table = table.drop_columns(list(tag_keys))
-    return table.append_column("resource_tags", pa.array(tags, pa.string()))
-
-
-def _check_pattern(table: pa.Table, file_name: str, columns: tuple[str, ...], pattern: str, expected: str) -> None:
-    for column in columns:
-        if column not in table.column_names:
-            continue
-        bad = pc.invert(pc.fill_null(pc.match_substring_regex(table[column], pattern), True))
-        if pc.any(bad).as_py():
-            row = _first_row(bad)
-            value = table[column][row - 2].as_py()
-            raise CurFileError(f"{file_name}: row {row}: column '{column}' expected {expected}, got {value!r}")
-
-
-def _first_row(mask: pa.ChunkedArray) -> int:
-    """1-based line number in the file (header is line 1) of the first true value."""
-    index = pc.index(mask, True).as_py()
-    return int(index) + 2

@@ -20,6 +20,8 @@ import pyarrow.compute as pc
 import pyarrow.csv as pv
 from dlt.common.normalizers.naming.snake_case import NamingConvention
 
+from ingestion.sources.file_checks import first_row
+
 Dataset = Literal["actual", "amortized"]
 ExportSchema = Literal["ea", "mca"]
 
@@ -230,7 +232,7 @@ def read_export_csv(
     scope_column = "billing_profile_id" if schema == "mca" else "billing_account_id"
     for column in (*required, scope_column):
         if table[column].null_count:
-            row = _first_row(pc.is_null(table[column]))
+            row = first_row(pc.is_null(table[column]))
             raise AzureExportError(f"{file_name}: row {row}: required column '{column}' is empty")
     _check_decimals(table, file_name)
     table = _iso_dates(table, file_name)
@@ -270,7 +272,7 @@ def _check_decimals(table: pa.Table, file_name: str) -> None:
             continue
         bad = pc.invert(pc.fill_null(pc.match_substring_regex(table[column], DECIMAL_PATTERN), True))
         if pc.any(bad).as_py():
-            row = _first_row(bad)
+            row = first_row(bad)
             value = table[column][row - 2].as_py()
             raise AzureExportError(
                 f"{file_name}: row {row}: column '{column}' expected a decimal number, got {value!r}"
@@ -293,7 +295,7 @@ def _iso_dates(table: pa.Table, file_name: str) -> pa.Table:
         valid = pc.fill_null(pc.equal(pc.strftime(parsed, format="%Y-%m-%d"), iso), False)
         bad = pc.and_(pc.is_valid(values), pc.invert(valid))
         if pc.any(bad).as_py():
-            row = _first_row(bad)
+            row = first_row(bad)
             value = values[row - 2].as_py()
             raise AzureExportError(
                 f"{file_name}: row {row}: column '{column}' expected a date like 09/30/2023 or 2023-09-30, "
@@ -326,12 +328,6 @@ def _check_tags(table: pa.Table, file_name: str) -> None:
             raise AzureExportError(
                 f"{file_name}: row {index + 2}: column 'tags' expected JSON key/value pairs, got {value[:80]!r}"
             )
-
-
-def _first_row(mask: Any) -> int:
-    """1-based line number in the file (header is line 1) of the first true value."""
-    index = pc.index(mask, True).as_py()
-    return int(index) + 2
 
 
 def is_data_file(path: str) -> bool:

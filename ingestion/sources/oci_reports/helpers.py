@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import posixpath
 from typing import IO
 
@@ -12,6 +11,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pv
 from dlt.common.normalizers.naming.snake_case import NamingConvention
+
+from ingestion.sources.file_checks import check_pattern, collapse_tags, first_row
 
 # Columns without which a cost report line cannot become a FOCUS row, as snake_case of the OCI header
 # (``lineItem/referenceNo`` → ``line_item_reference_no``).
@@ -107,14 +108,16 @@ def read_cost_report_csv(stream: IO[bytes], file_name: str) -> pa.Table:
             column_types={name: pa.string() for name in names}, strings_can_be_null=True, null_values=[""]
         ),
     )
-    _check_pattern(table, file_name, DECIMAL_COLUMNS, DECIMAL_PATTERN, "a decimal number")
-    _check_pattern(table, file_name, TIMESTAMP_COLUMNS, TIMESTAMP_PATTERN, "a UTC timestamp like 2023-11-13T10:00Z")
-    _check_pattern(table, file_name, BOOLEAN_COLUMNS, BOOLEAN_PATTERN, "true or false")
+    check_pattern(table, file_name, DECIMAL_COLUMNS, DECIMAL_PATTERN, "a decimal number", OciReportError)
+    check_pattern(
+        table, file_name, TIMESTAMP_COLUMNS, TIMESTAMP_PATTERN, "a UTC timestamp like 2023-11-13T10:00Z", OciReportError
+    )
+    check_pattern(table, file_name, BOOLEAN_COLUMNS, BOOLEAN_PATTERN, "true or false", OciReportError)
     for column in REQUIRED_COLUMNS:
         if table[column].null_count:
-            row = _first_row(pc.is_null(table[column]))
+            row = first_row(pc.is_null(table[column]))
             raise OciReportError(f"{file_name}: row {row}: required column '{column}' is empty")
-    table = _collapse_tags(table, tag_keys)
+    table = collapse_tags(table, tag_keys, "tags")
     # The pattern above guarantees a Z (UTC) designator, so the first seven characters are the UTC month.
     period = pc.utf8_slice_codeunits(table["line_item_interval_usage_start"], 0, 7)
     return (
@@ -127,37 +130,3 @@ def read_cost_report_csv(stream: IO[bytes], file_name: str) -> pa.Table:
 
 def _is_tag(header: str) -> bool:
     return header.strip().lower().startswith(TAG_PREFIX)
-
-
-def _collapse_tags(table: pa.Table, tag_keys: dict[str, str]) -> pa.Table:
-    """Fold the ``tags/<namespace>.<key>`` columns into one flat JSON object column ``tags``.
-
-    Keys keep OCI's ``namespace.key`` spelling (defined tags) or bare ``key`` (free-form tags); only non-empty values
-    are kept, and a row without any tag gets null.
-    """
-    if not tag_keys:
-        return table.append_column("tags", pa.nulls(table.num_rows, pa.string()))
-    columns = {key: table[name].to_pylist() for name, key in tag_keys.items()}
-    tags: list[str | None] = []
-    for row in range(table.num_rows):
-        values = {key: values[row] for key, values in columns.items() if values[row] is not None}
-        tags.append(json.dumps(values, sort_keys=True) if values else None)
-    table = table.drop_columns(list(tag_keys))
-    return table.append_column("tags", pa.array(tags, pa.string()))
-
-
-def _check_pattern(table: pa.Table, file_name: str, columns: tuple[str, ...], pattern: str, expected: str) -> None:
-    for column in columns:
-        if column not in table.column_names:
-            continue
-        bad = pc.invert(pc.fill_null(pc.match_substring_regex(table[column], pattern), True))
-        if pc.any(bad).as_py():
-            row = _first_row(bad)
-            value = table[column][row - 2].as_py()
-            raise OciReportError(f"{file_name}: row {row}: column '{column}' expected {expected}, got {value!r}")
-
-
-def _first_row(mask: pa.ChunkedArray) -> int:
-    """1-based line number in the file (header is line 1) of the first true value."""
-    index = pc.index(mask, True).as_py()
-    return int(index) + 2
