@@ -24,6 +24,9 @@ RAW_TABLES["oci"] = "oci_cost_reports"
 RAW_TABLES["azure"] = "azure_cost_details"
 
 os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
+# Arrow-yielding sources (AWS, Azure, OCI files) get the _dlt_load_id column too: the incremental FOCUS build compares
+# it per billing period to find the periods a provider re-delivered.
+os.environ.setdefault("NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_LOAD_ID", "true")
 
 
 class IngestError(RuntimeError):

@@ -17,5 +17,6 @@
         'billed_cost', 'effective_cost', 'list_cost', 'contracted_cost',
         'list_unit_price', 'contracted_unit_price', 'pricing_quantity', 'consumed_quantity',
         'billing_period_start_at', 'billing_period_end_at', 'charge_period_start_at', 'charge_period_end_at',
+        'load_id', 'ai_model', 'ai_token_type', 'ai_project_id', 'ai_api_key_id', 'provider_details',
     ]) }}
 {% endmacro %}

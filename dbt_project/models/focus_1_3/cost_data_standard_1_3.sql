@@ -78,7 +78,13 @@ focus as (
         service_code as x_ServiceCode,
         usage_type as x_UsageType,
         operation as x_Operation,
-        line_item_type as x_LineItemType
+        line_item_type as x_LineItemType,
+        ai_model as x_AiModel,
+        ai_token_type as x_AiTokenType,
+        ai_project_id as x_AiProjectId,
+        ai_api_key_id as x_AiApiKeyId,
+        provider_details as x_ProviderDetails,
+        load_id as x_LoadId
     from charges
 )
 

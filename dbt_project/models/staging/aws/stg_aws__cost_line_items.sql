@@ -17,7 +17,7 @@ with source as (
         ['product_instance_type', string], ['product_storage_class', string],
         ['pricing_rate_code', string], ['pricing_rate_id', string], ['pricing_public_on_demand_cost', string],
         ['pricing_public_on_demand_rate', string], ['pricing_term', string], ['pricing_unit', string],
-        ['resource_tags', string], ['source_file', string],
+        ['resource_tags', string], ['source_file', string], ['_dlt_load_id', string],
     ]) }}
 ),
 
@@ -26,6 +26,7 @@ renamed as (
         identity_line_item_id as line_item_id,
         identity_time_interval as time_interval,
         'aws' as provider,
+        _dlt_load_id as load_id,
         'aws_cur' as source_system,
         line_item_product_code as service_code,
         bill_payer_account_id as billing_account_id,
@@ -161,7 +162,13 @@ final as (
         billing_period_start_at,
         billing_period_end_at,
         charge_period_start_at,
-        charge_period_end_at
+        charge_period_end_at,
+        load_id,
+        cast(null as {{ dbt.type_string() }}) as ai_model,
+        cast(null as {{ dbt.type_string() }}) as ai_token_type,
+        cast(null as {{ dbt.type_string() }}) as ai_project_id,
+        cast(null as {{ dbt.type_string() }}) as ai_api_key_id,
+        cast(null as {{ dbt.type_string() }}) as provider_details
     from (
         select
             *,

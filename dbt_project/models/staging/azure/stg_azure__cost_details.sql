@@ -17,7 +17,7 @@ with source as (
         ['consumed_service', string], ['resource_id', string], ['resource_name', string], ['tags', string],
         ['unit_of_measure', string], ['charge_type', string], ['frequency', string], ['pricing_model', string],
         ['term', string], ['publisher_type', string], ['publisher_name', string], ['benefit_id', string],
-        ['benefit_name', string], ['reservation_id', string], ['reservation_name', string],
+        ['benefit_name', string], ['reservation_id', string], ['reservation_name', string], ['_dlt_load_id', string],
     ]) }}
 ),
 
@@ -44,6 +44,7 @@ selected as (
 
 renamed as (
     select
+        _dlt_load_id as load_id,
         dataset,
         schema,
         billing_period,
@@ -264,7 +265,13 @@ final as (
         billing_period_start_at,
         billing_period_end_at,
         charge_period_start_at,
-        charge_period_end_at
+        charge_period_end_at,
+        load_id,
+        cast(null as {{ dbt.type_string() }}) as ai_model,
+        cast(null as {{ dbt.type_string() }}) as ai_token_type,
+        cast(null as {{ dbt.type_string() }}) as ai_project_id,
+        cast(null as {{ dbt.type_string() }}) as ai_api_key_id,
+        cast(null as {{ dbt.type_string() }}) as provider_details
     from priced
 )
 

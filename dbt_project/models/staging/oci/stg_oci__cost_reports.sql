@@ -12,12 +12,13 @@ with source as (
         ['cost_unit_price', string], ['cost_unit_price_overage', string],
         ['cost_my_cost', string], ['cost_my_cost_overage', string], ['cost_currency_code', string],
         ['cost_billing_unit_readable', string], ['cost_sku_unit_description', string], ['cost_overage_flag', string],
-        ['tags', string], ['source_file', string],
+        ['tags', string], ['source_file', string], ['_dlt_load_id', string],
     ]) }}
 ),
 
 renamed as (
     select
+        _dlt_load_id as load_id,
         line_item_reference_no as reference_no,
         'oci' as provider,
         'oci_cost_reports' as source_system,
@@ -155,7 +156,13 @@ final as (
         {{ month_start('charge_period_start_at') }} as billing_period_start_at,
         {{ add_months(month_start('charge_period_start_at'), 1) }} as billing_period_end_at,
         charge_period_start_at,
-        charge_period_end_at
+        charge_period_end_at,
+        load_id,
+        cast(null as {{ dbt.type_string() }}) as ai_model,
+        cast(null as {{ dbt.type_string() }}) as ai_token_type,
+        cast(null as {{ dbt.type_string() }}) as ai_project_id,
+        cast(null as {{ dbt.type_string() }}) as ai_api_key_id,
+        cast(null as {{ dbt.type_string() }}) as provider_details
     from (
         select
             *,

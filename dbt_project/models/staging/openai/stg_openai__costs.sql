@@ -5,11 +5,13 @@ with source as (
         ['bucket_start_time', dbt.type_bigint()], ['bucket_end_time', dbt.type_bigint()],
         ['project_id', string], ['line_item', string], ['api_key_id', string],
         ['amount_value', string], ['amount_currency', string], ['quantity', string], ['quantity_unit', string],
+        ['_dlt_load_id', string],
     ]) }}
 ),
 
 renamed as (
     select
+        _dlt_load_id as load_id,
         cost_result_id,
         organization_id as billing_account_id,
         project_id as sub_account_id,
@@ -103,7 +105,13 @@ final as (
         {{ month_start('charge_period_start_at') }} as billing_period_start_at,
         {{ add_months(month_start('charge_period_start_at'), 1) }} as billing_period_end_at,
         charge_period_start_at,
-        charge_period_end_at
+        charge_period_end_at,
+        load_id,
+        cast(null as {{ dbt.type_string() }}) as ai_model,
+        cast(null as {{ dbt.type_string() }}) as ai_token_type,
+        sub_account_id as ai_project_id,
+        api_key_id as ai_api_key_id,
+        cast(null as {{ dbt.type_string() }}) as provider_details
     from (
         select *, cast(amount / pricing_quantity as {{ unit_price_type() }}) as unit_price
         from priced

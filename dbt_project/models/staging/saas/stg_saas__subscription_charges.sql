@@ -6,6 +6,7 @@ with source as (
         ['org_slug', string], ['subscription_id', string], ['provider', string], ['plan', string],
         ['seats', dbt.type_bigint()], ['unit_price', money_type()], ['currency', string], ['billing_cycle', string],
         ['start_date', 'date'], ['end_date', 'date'], ['hierarchy_node_id', string],
+        ['updated_at', dbt.type_timestamp()],
     ]) }}
 ),
 
@@ -232,7 +233,16 @@ final as (
         {{ month_start('charges.charge_period_start_at') }} as billing_period_start_at,
         {{ add_months(month_start('charges.charge_period_start_at'), 1) }} as billing_period_end_at,
         charges.charge_period_start_at,
-        charges.charge_period_end_at
+        charges.charge_period_end_at,
+        {#- The copy is rewritten whole on every sync: its fingerprint (last edit, row count) versions every row, so
+            an edit or a removal marks the org's SaaS periods changed for the incremental FOCUS build. -#}
+        (select concat(coalesce(cast(max(updated_at) as {{ string }}), ''), ':', cast(count(*) as {{ string }}))
+            from source) as load_id,
+        cast(null as {{ string }}) as ai_model,
+        cast(null as {{ string }}) as ai_token_type,
+        cast(null as {{ string }}) as ai_project_id,
+        cast(null as {{ string }}) as ai_api_key_id,
+        cast(null as {{ string }}) as provider_details
     from charges
     left join categories
         on lower(charges.provider_name) = categories.service_code
