@@ -1,0 +1,1 @@
+"""Deterministic generators of provider billing data, shared by the benchmarks and the tests."""
