@@ -1,11 +1,13 @@
 {%- set string = dbt.type_string() -%}
+{%- set bedrock_codes = "'AmazonBedrock', 'AmazonBedrockService', 'AmazonBedrockFoundationModels', 'AmazonBedrockAgentCore'" -%}
 with source as (
     {{ pinned_source('aws', 'aws_cur_line_items', [
         ['identity_line_item_id', string], ['identity_time_interval', string],
         ['bill_invoice_id', string], ['bill_invoicing_entity', string], ['bill_billing_entity', string],
-        ['bill_bill_type', string], ['bill_payer_account_id', string],
+        ['bill_bill_type', string], ['bill_payer_account_id', string], ['bill_payer_account_name', string],
         ['bill_billing_period_start_date', string], ['bill_billing_period_end_date', string],
-        ['line_item_usage_account_id', string], ['line_item_line_item_type', string],
+        ['line_item_usage_account_id', string], ['line_item_usage_account_name', string],
+        ['line_item_line_item_type', string],
         ['line_item_usage_start_date', string], ['line_item_usage_end_date', string],
         ['line_item_product_code', string], ['line_item_usage_type', string], ['line_item_operation', string],
         ['line_item_availability_zone', string], ['line_item_resource_id', string],
@@ -13,50 +15,96 @@ with source as (
         ['line_item_unblended_rate', string], ['line_item_unblended_cost', string],
         ['line_item_net_unblended_cost', string], ['line_item_line_item_description', string],
         ['line_item_legal_entity', string], ['product_product_name', string], ['product_region', string],
+        ['product_region_code', string],
         ['product_location', string], ['product_sku', string], ['product_product_family', string],
         ['product_instance_type', string], ['product_storage_class', string],
         ['pricing_rate_code', string], ['pricing_rate_id', string], ['pricing_public_on_demand_cost', string],
         ['pricing_public_on_demand_rate', string], ['pricing_term', string], ['pricing_unit', string],
-        ['resource_tags', string], ['source_file', string], ['_dlt_load_id', string],
+        ['pricing_purchase_option', string],
+        ['reservation_reservation_arn', string], ['reservation_effective_cost', string],
+        ['reservation_unused_amortized_upfront_fee_for_billing_period', string],
+        ['reservation_unused_recurring_fee', string], ['reservation_unused_quantity', string],
+        ['savings_plan_savings_plan_arn', string], ['savings_plan_savings_plan_effective_cost', string],
+        ['savings_plan_total_commitment_to_date', string], ['savings_plan_used_commitment', string],
+        ['resource_tags', string], ['cost_category', string], ['discount', string],
+        ['source_file', string], ['_dlt_load_id', string],
     ]) }}
+),
+
+{#- AWS's own FOCUS export of the same payer account and billing period supersedes the CUR's rows (both describe
+    the same charges), so a tenant delivering both is never counted twice (as Azure FocusCost and OCI FOCUS reports). -#}
+focus_periods as (
+    select distinct billing_account_id, billing_period_start
+    from ({{ pinned_source('aws', 'aws_focus_export', [['billing_account_id', string], ['billing_period_start', string]]) }})
+        as focus_export
+),
+
+unsuperseded as (
+    select source.*
+    from source
+    left join focus_periods
+        on source.bill_payer_account_id = focus_periods.billing_account_id
+        and {{ to_utc_timestamp('source.bill_billing_period_start_date') }}
+            = {{ to_utc_timestamp('focus_periods.billing_period_start') }}
+    where focus_periods.billing_account_id is null
 ),
 
 renamed as (
     select
         identity_line_item_id as line_item_id,
         identity_time_interval as time_interval,
-        'aws' as provider,
         _dlt_load_id as load_id,
-        'aws_cur' as source_system,
-        line_item_product_code as service_code,
+        line_item_product_code as product_code,
         bill_payer_account_id as billing_account_id,
+        coalesce(bill_payer_account_name, bill_payer_account_id) as billing_account_name,
         bill_invoice_id as invoice_id,
-        bill_invoicing_entity as invoice_issuer_name,
+        coalesce(bill_invoicing_entity, 'AWS') as invoice_issuer_name,
         bill_billing_entity as billing_entity,
         bill_bill_type as bill_type,
         line_item_usage_account_id as sub_account_id,
+        coalesce(line_item_usage_account_name, line_item_usage_account_id) as sub_account_name,
         line_item_line_item_type as line_item_type,
         line_item_usage_type as usage_type,
         line_item_operation as operation,
         line_item_line_item_description as charge_description,
         line_item_legal_entity as legal_entity,
-        product_product_name as service_name,
-        product_region as region_id,
-        coalesce(product_location, product_region) as region_name,
+        product_product_name as product_name,
+        coalesce(product_region_code, product_region) as region_id,
+        coalesce(product_location, product_region_code, product_region) as region_name,
         line_item_availability_zone as availability_zone,
-        line_item_resource_id as resource_id,
-        product_sku as sku_id,
+        line_item_resource_id as line_resource_id,
+        product_sku,
         coalesce(pricing_rate_code, pricing_rate_id) as rate_code,
         product_product_family as product_family,
         product_instance_type as instance_type,
         product_storage_class as storage_class,
         pricing_term,
-        {{ focus_unit('pricing_unit') }} as pricing_unit,
+        pricing_purchase_option as purchase_option,
+        {#- FOCUS UnitFormat: Bedrock bills per "1K tokens". -#}
+        case when pricing_unit = '1K tokens' then '1000 Tokens' else {{ focus_unit('pricing_unit') }} end
+            as pricing_unit,
         resource_tags as tags,
+        cost_category,
+        discount,
+        coalesce(reservation_reservation_arn, savings_plan_savings_plan_arn) as commitment_arn,
+        case
+            when reservation_reservation_arn is not null then 'reservation'
+            when savings_plan_savings_plan_arn is not null then 'savings_plan'
+        end as commitment_kind,
         upper(line_item_currency_code) as billing_currency,
-        {{ to_money('coalesce(line_item_net_unblended_cost, line_item_unblended_cost)') }} as billed_cost,
         {{ to_money('line_item_unblended_cost') }} as unblended_cost,
-        {{ to_money('pricing_public_on_demand_cost') }} as public_on_demand_cost,
+        {{ to_money('reservation_effective_cost') }} as reservation_effective_cost,
+        {{ to_money('savings_plan_savings_plan_effective_cost') }} as savings_plan_effective_cost,
+        {#- AWS's amortisation of a commitment fee: what of the period's commitment went unused. -#}
+        case
+            when line_item_line_item_type = 'RIFee' then
+                {{ to_money("coalesce(reservation_unused_amortized_upfront_fee_for_billing_period, '0')") }}
+                + {{ to_money("coalesce(reservation_unused_recurring_fee, '0')") }}
+            when line_item_line_item_type = 'SavingsPlanRecurringFee' then
+                {{ to_money("coalesce(savings_plan_total_commitment_to_date, '0')") }}
+                - {{ to_money("coalesce(savings_plan_used_commitment, '0')") }}
+        end as unused_commitment_cost,
+        cast(reservation_unused_quantity as {{ unit_price_type() }}) as reservation_unused_quantity,
         cast(pricing_public_on_demand_rate as {{ unit_price_type() }}) as public_on_demand_rate,
         cast(line_item_unblended_rate as {{ unit_price_type() }}) as unblended_rate,
         cast(line_item_usage_amount as {{ unit_price_type() }}) as usage_amount,
@@ -64,76 +112,180 @@ renamed as (
         {{ to_utc_timestamp('bill_billing_period_end_date') }} as billing_period_end_at,
         {{ to_utc_timestamp('line_item_usage_start_date') }} as charge_period_start_at,
         {{ to_utc_timestamp('line_item_usage_end_date') }} as charge_period_end_at
-    from source
+    from unsuperseded
+),
+
+{#- One FOCUS row per line item, except SavingsPlanNegation (AWS writes one per covered line, equal and opposite:
+    FOCUS shows covered usage at BilledCost 0 instead). A RIFee or SavingsPlanRecurringFee line also gives an Unused
+    row carrying the unused part of the commitment (FOCUS discount handling). -#}
+expanded as (
+    select renamed.*, 'charge' as row_kind
+    from renamed
+    where line_item_type <> 'SavingsPlanNegation'
+    union all
+    select renamed.*, 'unused' as row_kind
+    from renamed
+    where line_item_type in ('RIFee', 'SavingsPlanRecurringFee') and unused_commitment_cost <> 0
 ),
 
 categorized as (
     select
         *,
         case
+            when row_kind = 'unused' then 'Usage'
             when line_item_type = 'Tax' then 'Tax'
             when line_item_type in ('Fee', 'RIFee', 'SavingsPlanUpfrontFee', 'SavingsPlanRecurringFee') then 'Purchase'
             when line_item_type in ('Credit', 'Refund', 'BundledDiscount', 'Discount', 'PrivateRateDiscount', 'EdpDiscount')
                 then 'Credit'
-            when line_item_type in ('Usage', 'DiscountedUsage', 'SavingsPlanCoveredUsage', 'SavingsPlanNegation') then 'Usage'
+            when line_item_type in ('Usage', 'DiscountedUsage', 'SavingsPlanCoveredUsage') then 'Usage'
             else 'Adjustment'
         end as charge_category,
-        {#- A refund corrects an already invoiced period. -#}
+        {#- A refund gives back money of an already invoiced period. -#}
         case when line_item_type = 'Refund' then 'Correction' end as charge_class,
         case
-            when line_item_type = 'Tax' then null
-            when pricing_term = 'Spot' then 'Dynamic'
-            when pricing_term = 'Reserved' or line_item_type in ('DiscountedUsage', 'SavingsPlanCoveredUsage') then 'Committed'
-            when pricing_term = 'OnDemand' then 'Standard'
-            else 'Other'
-        end as pricing_category_candidate,
-        {#- The marketplace seller is the service provider; AWS hosts it and issues the invoice. -#}
+            when line_item_type in ('DiscountedUsage', 'RIFee', 'SavingsPlanCoveredUsage', 'SavingsPlanRecurringFee',
+                                    'SavingsPlanUpfrontFee')
+                or (line_item_type = 'Fee' and commitment_kind = 'reservation')
+                then commitment_arn
+        end as commitment_discount_id,
+        coalesce(
+            product_code in ({{ bedrock_codes }})
+            or (billing_entity = 'AWS Marketplace' and product_name like '%Bedrock Edition%'),
+            false
+        ) as is_bedrock,
+        {#- The marketplace seller is the service provider; AWS invoices it, and hosts what runs on AWS. -#}
         case when billing_entity = 'AWS Marketplace' then coalesce(legal_entity, 'AWS Marketplace') else 'AWS' end
             as service_provider_name
-    from renamed
+    from expanded
+),
+
+costed as (
+    select
+        *,
+        case
+            when row_kind = 'unused' or line_item_type = 'SavingsPlanCoveredUsage' then {{ to_money('0') }}
+            else unblended_cost
+        end as billed_cost,
+        case
+            when row_kind = 'unused' then unused_commitment_cost
+            when line_item_type = 'DiscountedUsage' then coalesce(reservation_effective_cost, unblended_cost)
+            when line_item_type = 'SavingsPlanCoveredUsage' then coalesce(savings_plan_effective_cost, unblended_cost)
+            {#- The commitment's cost reaches EffectiveCost through covered usage and the Unused row. -#}
+            when commitment_discount_id is not null and line_item_type in (
+                'RIFee', 'Fee', 'SavingsPlanRecurringFee', 'SavingsPlanUpfrontFee') then {{ to_money('0') }}
+            else unblended_cost
+        end as effective_cost,
+        {#- Purchases and Unused rows have no price list entry: their price is their cost per unit bought. -#}
+        case
+            when row_kind = 'unused' and commitment_kind = 'reservation'
+                then coalesce(nullif(reservation_unused_quantity, 0), nullif(usage_amount, 0), 1)
+            when row_kind = 'unused' or charge_category = 'Purchase' then coalesce(nullif(usage_amount, 0), 1)
+            else usage_amount
+        end as quantity,
+        case
+            when row_kind = 'unused' or charge_category = 'Purchase' then coalesce(pricing_unit, 'Units')
+            else pricing_unit
+        end as unit
+    from categorized
+),
+
+priced as (
+    select
+        *,
+        case
+            when row_kind = 'unused' then cast(unused_commitment_cost / quantity as {{ unit_price_type() }})
+            when charge_category = 'Purchase' then cast(unblended_cost / quantity as {{ unit_price_type() }})
+            else coalesce(public_on_demand_rate, unblended_rate)
+        end as list_unit_price,
+        case
+            when row_kind = 'unused' then cast(unused_commitment_cost / quantity as {{ unit_price_type() }})
+            when charge_category = 'Purchase' then cast(unblended_cost / quantity as {{ unit_price_type() }})
+            {#- Covered usage is contracted at the on-demand rate: the commitment discount comes after it. -#}
+            when line_item_type in ('DiscountedUsage', 'SavingsPlanCoveredUsage')
+                then coalesce(public_on_demand_rate, unblended_rate)
+            else coalesce(unblended_rate, public_on_demand_rate)
+        end as contracted_unit_price,
+        coalesce(product_sku, case when charge_category = 'Purchase' or row_kind = 'unused' then usage_type end)
+            as sku_id
+    from costed
+),
+
+flagged as (
+    select
+        *,
+        (
+            charge_category in ('Usage', 'Purchase')
+            and sku_id is not null
+            and (rate_code is not null or charge_category = 'Purchase' or row_kind = 'unused')
+            and quantity is not null
+            and unit is not null
+            and list_unit_price is not null
+            and contracted_unit_price is not null
+        ) as has_sku_price
+    from priced
 ),
 
 final as (
     select
-        {{ charge_id(['source_system', 'billing_account_id', 'line_item_id', 'time_interval', 'charge_period_start_at']) }}
+        {{ charge_id(['source_system', 'billing_account_id', 'charge_line_id', 'time_interval', 'charge_period_start_at']) }}
             as charge_id,
-        provider,
+        'aws' as provider,
         source_system,
-        service_code,
+        {#- Bedrock Edition models are sold by their makers through the marketplace, under opaque product codes. -#}
+        case when is_bedrock and billing_entity = 'AWS Marketplace' then 'AmazonBedrock' else product_code end
+            as service_code,
         billing_account_id,
-        {#- Legacy CUR carries no account names: the id is the display name until the tenant names it. -#}
-        billing_account_id as billing_account_name,
+        billing_account_name,
         'Payer Account' as billing_account_type,
         sub_account_id,
-        sub_account_id as sub_account_name,
+        sub_account_name,
         case when sub_account_id is not null then 'Usage Account' end as sub_account_type,
         invoice_id,
         invoice_issuer_name,
         service_provider_name,
-        'AWS' as host_provider_name,
-        service_name,
+        case
+            when billing_entity <> 'AWS Marketplace' or is_bedrock or line_resource_id is not null then 'AWS'
+            else service_provider_name
+        end as host_provider_name,
+        product_name as service_name,
         charge_category,
         charge_class,
         case
             when charge_category = 'Usage' then 'Usage-Based'
-            when line_item_type in ('RIFee', 'SavingsPlanRecurringFee') or bill_type = 'Anniversary' then 'Recurring'
+            when line_item_type in ('RIFee', 'SavingsPlanRecurringFee', 'Tax') then 'Recurring'
+            when line_item_type in ('BundledDiscount', 'Discount', 'PrivateRateDiscount', 'EdpDiscount') then 'Usage-Based'
             else 'One-Time'
         end as charge_frequency,
         charge_description,
         {#- FOCUS 1.3: SKU price, pricing quantity and unit prices are set together or not at all; never on Tax. -#}
-        case when has_sku_price then pricing_category_candidate end as pricing_category,
-        sku_id,
-        case when has_sku_price then rate_code end as sku_price_id,
+        case
+            when not has_sku_price then null
+            when row_kind = 'unused' or line_item_type in ('DiscountedUsage', 'SavingsPlanCoveredUsage') then 'Committed'
+            when charge_category = 'Purchase' then 'Standard'
+            when pricing_term = 'Spot' then 'Dynamic'
+            when pricing_term = 'OnDemand' or pricing_term is null then 'Standard'
+            else 'Other'
+        end as pricing_category,
+        case when has_sku_price then sku_id end as sku_id,
+        case when has_sku_price then
+            coalesce(rate_code, sku_id || '/' || line_item_type) || case when row_kind = 'unused' then '/Unused' else '' end
+        end as sku_price_id,
         case when has_sku_price then usage_type end as sku_meter,
         case when has_sku_price then
             {{ key_value_json([['InstanceType', 'instance_type'], ['StorageClass', 'storage_class'], ['x_ProductFamily', 'product_family']]) }}
         end as sku_price_details,
-        case when has_sku_price then pricing_unit end as pricing_unit,
-        case when has_sku_price and charge_category = 'Usage' then pricing_unit end as consumed_unit,
+        case when has_sku_price then unit end as pricing_unit,
+        {#- FOCUS: nothing is consumed on an Unused commitment row. -#}
+        case when has_sku_price and charge_category = 'Usage' and row_kind <> 'unused' then unit end as consumed_unit,
         region_id,
         region_name,
         availability_zone,
-        resource_id,
+        {#- FOCUS: a commitment's purchase and Unused rows name the commitment as their resource. -#}
+        case
+            when commitment_discount_id is not null and (row_kind = 'unused' or charge_category = 'Purchase')
+                then commitment_discount_id
+            else line_resource_id
+        end as resource_id,
         cast(null as {{ dbt.type_string() }}) as resource_name,
         cast(null as {{ dbt.type_string() }}) as resource_type,
         tags,
@@ -141,48 +293,87 @@ final as (
         usage_type,
         operation,
         line_item_type,
-        {#- Commitment discounts (RI and Savings Plans amortisation) are not in this source's rows yet. -#}
-        cast(null as {{ dbt.type_string() }}) as commitment_discount_id,
-        cast(null as {{ dbt.type_string() }}) as commitment_discount_name,
-        cast(null as {{ dbt.type_string() }}) as commitment_discount_category,
-        cast(null as {{ dbt.type_string() }}) as commitment_discount_type,
-        cast(null as {{ dbt.type_string() }}) as commitment_discount_status,
-        cast(null as {{ unit_price_type() }}) as commitment_discount_quantity,
-        cast(null as {{ dbt.type_string() }}) as commitment_discount_unit,
+        commitment_discount_id,
+        {{ regexp_group('commitment_discount_id', '/([^/]+)$') }} as commitment_discount_name,
+        case
+            when commitment_discount_id is null then null
+            when commitment_kind = 'reservation' then 'Usage'
+            else 'Spend'
+        end as commitment_discount_category,
+        case
+            when commitment_discount_id is null then null
+            when commitment_kind = 'reservation' then 'Reservation'
+            else 'Savings Plan'
+        end as commitment_discount_type,
+        case
+            when commitment_discount_id is null or charge_category <> 'Usage' then null
+            when row_kind = 'unused' then 'Unused'
+            else 'Used'
+        end as commitment_discount_status,
+        {#- A reservation counts hours (or normalised units), a savings plan counts money of its commitment. -#}
+        case
+            when commitment_discount_id is null or not has_sku_price then null
+            when commitment_kind = 'reservation' then quantity
+            when row_kind = 'unused' then cast(unused_commitment_cost as {{ unit_price_type() }})
+            when line_item_type = 'SavingsPlanCoveredUsage' then cast(savings_plan_effective_cost as {{ unit_price_type() }})
+            else cast(unblended_cost as {{ unit_price_type() }})
+        end as commitment_discount_quantity,
+        case
+            when commitment_discount_id is null or not has_sku_price then null
+            when commitment_kind = 'reservation' then unit
+            else billing_currency
+        end as commitment_discount_unit,
         billed_cost,
-        {#- Without commitments in these rows, the amortised cost is the billed cost. -#}
-        billed_cost as effective_cost,
-        case when has_sku_price then {{ money_product('list_unit_price', 'usage_amount') }} else billed_cost end as list_cost,
-        case when has_sku_price then {{ money_product('contracted_unit_price', 'usage_amount') }} else billed_cost end
+        effective_cost,
+        case when has_sku_price then {{ money_product('list_unit_price', 'quantity') }} else billed_cost end as list_cost,
+        case when has_sku_price then {{ money_product('contracted_unit_price', 'quantity') }} else billed_cost end
             as contracted_cost,
         case when has_sku_price then list_unit_price end as list_unit_price,
         case when has_sku_price then contracted_unit_price end as contracted_unit_price,
-        case when has_sku_price then usage_amount end as pricing_quantity,
-        case when has_sku_price and charge_category = 'Usage' then usage_amount end as consumed_quantity,
+        case when has_sku_price then quantity end as pricing_quantity,
+        case when has_sku_price and charge_category = 'Usage' and row_kind <> 'unused' then quantity end
+            as consumed_quantity,
         billing_period_start_at,
         billing_period_end_at,
         charge_period_start_at,
         charge_period_end_at,
         load_id,
-        cast(null as {{ dbt.type_string() }}) as ai_model,
-        cast(null as {{ dbt.type_string() }}) as ai_token_type,
+        case
+            when not is_bedrock then null
+            when billing_entity = 'AWS Marketplace' then trim(replace(product_name, '(Amazon Bedrock Edition)', ''))
+            else {{ regexp_group('usage_type',
+                '^[A-Za-z0-9]+-(.+?)-(?:[Bb]atch-|[Ff]lex-|[Pp]riority-)?(?:[Cc]ache-?[A-Za-z]+-)?(?:[Ii]nput|[Oo]utput)') }}
+        end as ai_model,
+        case
+            when not is_bedrock then null
+            when lower(usage_type) like '%cache%read%' then 'cached_input'
+            when lower(usage_type) like '%cache%write%' then 'cache_write'
+            when lower(usage_type) like '%input%' then 'input'
+            when lower(usage_type) like '%output%' then 'output'
+        end as ai_token_type,
         cast(null as {{ dbt.type_string() }}) as ai_project_id,
         cast(null as {{ dbt.type_string() }}) as ai_api_key_id,
-        cast(null as {{ dbt.type_string() }}) as provider_details
+        {{ key_value_json([
+            ['x_BillType', 'bill_type'], ['x_BillingEntity', 'billing_entity'], ['x_LegalEntity', 'legal_entity'],
+            ['x_ProductCode', 'product_code'], ['x_PricingTerm', 'pricing_term'], ['x_PurchaseOption', 'purchase_option'],
+            ['x_CostCategories', 'cost_category'], ['x_Discounts', 'discount'], ['x_BedrockPricingModel', 'bedrock_pricing_model'],
+        ]) }} as provider_details
     from (
         select
             *,
-            coalesce(public_on_demand_rate, unblended_rate) as list_unit_price,
-            coalesce(unblended_rate, public_on_demand_rate) as contracted_unit_price,
-            (
-                charge_category in ('Usage', 'Purchase')
-                and rate_code is not null
-                and usage_amount is not null
-                and pricing_unit is not null
-                and coalesce(public_on_demand_rate, unblended_rate) is not null
-            ) as has_sku_price
-        from categorized
-    ) as priced
+            'aws_cur' as source_system,
+            case when row_kind = 'unused' then line_item_id || '/unused' else line_item_id end as charge_line_id,
+            case
+                when not is_bedrock then null
+                when lower(usage_type) like '%batch%' then 'Batch'
+                when lower(usage_type) like '%flex%' then 'Flex'
+                when lower(usage_type) like '%priority%' then 'Priority'
+                when lower(usage_type) like '%latency-optimized%' then 'Latency Optimized'
+                when lower(usage_type) like '%modelunits%' or lower(usage_type) like '%reserved%' then 'Provisioned Throughput'
+                else 'On-Demand'
+            end as bedrock_pricing_model
+        from flagged
+    ) as described
 )
 
 select * from final
