@@ -210,3 +210,77 @@ def test_report_name_ignores_folders_and_compression() -> None:
 def test_unknown_source_path_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(IngestError, match="neither a file, a folder nor a URL"):
         oci_source_for(tmp_path / "nope")
+
+
+# OCI FOCUS reports (FOCUS Reports/YYYY/MM/DD/*.csv.gz), generated from the real cost report sample.
+FOCUS_TABLE = f"{SLUG}_prod.oci_focus_reports"
+
+
+def _focus_reports(root: Path, lines: list[dict[str, str]] | None = None, number: int = 1) -> Path:
+    from bench.generators.oci import focus_line, read_cost_report, write_focus_report
+
+    lines = read_cost_report(OCI_SAMPLE) if lines is None else lines
+    return write_focus_report(root, "2023-11-13", number, [focus_line(line) for line in lines])
+
+
+def _focus_state(settings: Settings) -> list[tuple[object, ...]]:
+    return table_state(
+        settings,
+        f"""select billing_scope, billing_period, report_name, count(*), sum(cast(billed_cost as decimal(38, 18)))
+            from {FOCUS_TABLE} group by all order by all""",
+    )
+
+
+def test_focus_reports_land_in_their_own_table_next_to_cost_reports(settings: Settings, tmp_path: Path) -> None:
+    _focus_reports(tmp_path / "bucket")
+    result = run_ingest(settings, SLUG, "oci", oci_source_for(tmp_path / "bucket"))
+    count, total = _csv_total(OCI_SAMPLE)
+    assert result.rows_loaded == count == 506
+    tenancy = _read(OCI_SAMPLE)[1][0]["lineItem/tenantId"]
+    assert _focus_state(settings) == [(tenancy, "2023-11", "2023/11/13/0000000000000001-00001", count, total)]
+    # 1.0-preview names are mapped to 1.3 names; oci_* columns keep theirs; timestamps are normalised UTC text.
+    row = table_state(
+        settings,
+        f"""select consumed_quantity, provider_name, region_id, charge_frequency, oci_reference_number,
+                   charge_period_start, billing_period_start
+            from {FOCUS_TABLE} where oci_reference_number = '{_read(OCI_SAMPLE)[1][0]["lineItem/referenceNo"]}'""",
+    )
+    first = _read(OCI_SAMPLE)[1][0]
+    assert row == [
+        (first["usage/billedQuantity"], "Oracle", first["product/region"], "Usage-based", first["lineItem/referenceNo"],
+         "2023-11-13T10:00:00Z", "2023-11-01T00:00:00Z")
+    ]  # fmt: skip
+    assert table_state(settings, f"select count(*) from {TABLE}") == []  # no cost report table was created
+
+
+def test_focus_report_delivered_again_replaces_its_rows_only(settings: Settings, tmp_path: Path) -> None:
+    lines = _read(OCI_SAMPLE)[1]
+    _focus_reports(tmp_path / "a", lines[:100], number=1)
+    _focus_reports(tmp_path / "a", lines[100:200], number=2)
+    run_ingest(settings, SLUG, "oci", oci_source_for(tmp_path / "a"))
+    assert [row[3] for row in _focus_state(settings)] == [100, 100]
+    changed = [dict(line, **{"cost/myCost": "1.5"}) for line in lines[:40]]
+    _focus_reports(tmp_path / "b", changed, number=1)
+    run_ingest(settings, SLUG, "oci", oci_source_for(tmp_path / "b"))
+    state = _focus_state(settings)
+    assert [(row[3], row[4]) for row in state][0] == (40, Decimal(60))
+    assert state[1][3] == 100
+
+
+def test_focus_report_missing_required_column_is_named_and_nothing_changes(settings: Settings, tmp_path: Path) -> None:
+    path = _focus_reports(tmp_path / "ok", _read(OCI_SAMPLE)[1][:10])
+    run_ingest(settings, SLUG, "oci", oci_source_for(path))
+    before = _focus_state(settings)
+    with gzip.open(path, "rt", newline="") as handle:
+        reader = csv.DictReader(handle)
+        header, rows = [c for c in reader.fieldnames or [] if c != "ChargePeriodStart"], list(reader)
+    broken = tmp_path / "broken" / "0000000000000009-00001.csv.gz"
+    broken.parent.mkdir(parents=True)
+    with gzip.open(broken, "wt", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=header, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+    with pytest.raises(IngestError, match=r"0000000000000009-00001\.csv\.gz: missing required FOCUS column\(s\) "
+                                          r"charge_period_start \(ChargePeriodStart\)"):  # fmt: skip
+        run_ingest(settings, SLUG, "oci", oci_source_for(broken))
+    assert _focus_state(settings) == before

@@ -1,7 +1,8 @@
-"""dlt source for Azure Cost Management exports (EA/MCA, ActualCost/AmortizedCost, CSV and CSV.gz).
+"""dlt source for Azure Cost Management exports: EA/MCA ActualCost/AmortizedCost and FocusCost (CSV, CSV.gz, Parquet).
 
 Reads a folder (``file://``) or a storage container (``az://``/``abfss://``) laid out by Cost Management exports,
-with or without the ``manifest.json`` of each export run.
+with or without the ``manifest.json`` of each export run. Cost details rows land in ``azure_cost_details``,
+FocusCost rows in ``azure_focus_cost``.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from ingestion.sources.azure_exports.helpers import (
     is_manifest,
     parse_dataset,
     parse_manifest,
-    read_export_csv,
+    read_export_file,
     select_newest_deliveries,
 )
 
@@ -37,11 +38,12 @@ __all__ = ["EXPORT_FILE_GLOB", "AzureExportError", "azure_exports_source"]
 def azure_cost_details(
     bucket_url: str, file_glob: str, dataset: Dataset | None = None, schema: ExportSchema | None = None
 ) -> Iterator[Any]:
-    """Every cost detail row of the newest delivery per (scope, month, dataset) found under ``bucket_url``.
+    """Every row of the newest delivery per (scope, month, dataset) found under ``bucket_url``.
 
     The merge key makes a delivered month replace that month's rows of the same scope and dataset, as each
     month-to-date export run restates the whole month. The whole listing is read first, because which files
-    belong to the newest run is only known once every ``manifest.json`` has been seen.
+    belong to the newest run is only known once every ``manifest.json`` has been seen. FocusCost files are
+    routed to the ``azure_focus_cost`` table (same hints and merge key).
     """
     # Iterating a dlt resource yields its items one by one (pages are flattened).
     items: list[FileItemDict] = list(filesystem(bucket_url=bucket_url, file_glob=file_glob))
@@ -52,9 +54,13 @@ def azure_cost_details(
                 manifests.append(parse_manifest(stream.read(), item["relative_path"]))
     data_files = {item["relative_path"]: item for item in items if is_data_file(item["relative_path"])}
     selected = select_newest_deliveries(sorted(data_files), manifests)
-    for path, manifest_dataset in selected.items():
+    for path, manifest in selected.items():
         with data_files[path].open(compression="auto") as stream:
-            yield read_export_csv(stream, path, manifest_dataset or dataset, schema)
+            data = stream.read()
+        table_name, table = read_export_file(
+            data, path, manifest.dataset if manifest else dataset, schema, manifest.version if manifest else None
+        )
+        yield dlt.mark.with_table_name(table, table_name)
 
 
 @dlt.source(name="azure_exports", max_table_nesting=0)
@@ -68,9 +74,10 @@ def azure_exports_source(
 
     Args:
         bucket_url: Folder or container path holding one or more export runs.
-        file_glob: Which files to list (default everything; only ``.csv``, ``.csv.gz`` and ``manifest.json`` are read).
-        dataset: ``actual``/``amortized`` (or ``ActualCost``/``AmortizedCost``) for files no manifest describes;
-            default: from the file or folder name.
+        file_glob: Which files to list (default everything; only ``.csv``, ``.csv.gz``, ``.parquet`` and
+            ``manifest.json`` are read).
+        dataset: ``actual``/``amortized``/``focus`` (or ``ActualCost``/``AmortizedCost``/``FocusCost``) for files
+            no manifest describes; default: a FOCUS header means FocusCost, else the file or folder name decides.
         schema: ``ea`` or ``mca``; default: detected from each file's header.
     """
     parsed = parse_dataset(dataset, "dataset parameter") if dataset else None

@@ -1,4 +1,4 @@
-"""Reading OCI cost reports (``reports/cost-csv``, CSV or CSV.gz) as Arrow tables of strings."""
+"""Reading OCI cost reports (``reports/cost-csv``) and FOCUS reports (``FOCUS Reports/``) as Arrow tables of strings."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import pyarrow.csv as pv
 from dlt.common.normalizers.naming.snake_case import NamingConvention
 
 from ingestion.sources.file_checks import check_pattern, collapse_tags, first_row
+from ingestion.sources.focus_files import focus_table, month_of, read_table
 
 # Columns without which a cost report line cannot become a FOCUS row, as snake_case of the OCI header
 # (``lineItem/referenceNo`` → ``line_item_reference_no``).
@@ -40,6 +41,9 @@ DECIMAL_PATTERN = r"^-?[0-9]+(\.[0-9]*)?([eE][-+]?[0-9]+)?$|^-?\.[0-9]+([eE][-+]
 TIMESTAMP_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?Z$"
 BOOLEAN_PATTERN = r"(?i)^(true|false)$"
 TAG_PREFIX = "tags/"
+COST_TABLE = "oci_cost_reports"
+FOCUS_TABLE = "oci_focus_reports"
+FOCUS_PREFIX = "focus reports/"
 _NAMING = NamingConvention()
 
 
@@ -67,6 +71,70 @@ def report_name(file_name: str) -> str:
         if name.lower().endswith(suffix):
             name = name[: -len(suffix)]
     return name
+
+
+def is_focus_header(data: bytes) -> bool:
+    """Whether a report's first line is a FOCUS header (``BilledCost``, ``ChargeCategory``) rather than cost-csv."""
+    header_line = data.split(b"\n", 1)[0].decode("utf-8-sig", errors="replace").rstrip("\r")
+    names = {column.strip().lower() for column in next(csv.reader([header_line]), [])}
+    return {"billedcost", "chargecategory"} <= names
+
+
+def read_report(data: bytes, file_name: str) -> tuple[str, pa.Table]:
+    """``(raw table name, table)`` of one OCI report: FOCUS reports by their header, else a cost report."""
+    if is_focus_header(data):
+        return FOCUS_TABLE, read_focus_report(data, file_name)
+    return COST_TABLE, read_cost_report_csv(io.BytesIO(data), file_name)
+
+
+def focus_report_name(file_name: str) -> str:
+    """A FOCUS report's identity: its path below ``FOCUS Reports/`` (``2024/09/21/<file>``) without suffixes.
+
+    FOCUS report file names repeat across days, so the date folders are part of the name; a report read through
+    another root folder or re-delivered still replaces its own earlier rows.
+    """
+    path = file_name.replace("\\", "/")
+    index = path.lower().rfind(FOCUS_PREFIX)
+    if index >= 0:
+        path = path[index + len(FOCUS_PREFIX) :]
+    else:
+        path = posixpath.basename(path)
+    for suffix in (".gz", ".csv"):
+        if path.lower().endswith(suffix):
+            path = path[: -len(suffix)]
+    return path
+
+
+def read_focus_report(data: bytes, file_name: str) -> pa.Table:
+    """Read one OCI FOCUS report (FOCUS 1.0-preview/1.2 mix plus ``oci_*`` columns) as all-string Arrow table.
+
+    Column names become FOCUS 1.3 snake_case (``UsageQuantity`` → ``consumed_quantity``, ``Provider`` →
+    ``provider_name``, ``Region`` → ``region_id``; see ``ingestion.sources.focus_files``); ``oci_*`` columns keep
+    their names in snake_case. Derived: ``billing_scope`` (the tenancy: ``SubAccountId`` when it is a tenancy OCID,
+    else ``BillingAccountId``), ``billing_period`` (``YYYY-MM`` of BillingPeriodStart), ``report_name`` (merge key,
+    see :func:`focus_report_name`), ``source_file`` and ``source_row``.
+
+    Raises:
+        OciReportError: On a missing required FOCUS column or a malformed value (file, row and column named).
+    """
+    header, table = read_table(data, file_name)
+    table = focus_table(header, table, file_name, OciReportError)
+    rows = table.num_rows
+    if "sub_account_id" in table.column_names:
+        tenancy = pc.if_else(
+            pc.fill_null(pc.starts_with(table["sub_account_id"], "ocid1.tenancy."), False),
+            table["sub_account_id"],
+            table["billing_account_id"],
+        )
+    else:
+        tenancy = table["billing_account_id"]
+    return (
+        table.append_column("billing_scope", tenancy)
+        .append_column("billing_period", month_of(table["billing_period_start"]))
+        .append_column("report_name", pa.array([focus_report_name(file_name)] * rows, pa.string()))
+        .append_column("source_file", pa.array([file_name] * rows, pa.string()))
+        .append_column("source_row", pa.array([str(index + 2) for index in range(rows)], pa.string()))
+    )
 
 
 def read_cost_report_csv(stream: IO[bytes], file_name: str) -> pa.Table:

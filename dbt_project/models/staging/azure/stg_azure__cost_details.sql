@@ -1,6 +1,6 @@
 {%- set string = dbt.type_string() -%}
 {#- Exchange rates get fewer fractional digits than prices, so price × rate stays inside DuckDB's 38 digits. -#}
-{%- set rate_type = 'bignumeric' if target.type == 'bigquery' else 'decimal(38, 10)' -%}
+{%- set rate_type = unit_price_type() if target.type == 'bigquery' else 'decimal(38, 10)' -%}
 with source as (
     {{ pinned_source('azure', 'azure_cost_details', [
         ['dataset', string], ['schema', string], ['billing_scope', string], ['billing_period', string],
@@ -18,7 +18,26 @@ with source as (
         ['unit_of_measure', string], ['charge_type', string], ['frequency', string], ['pricing_model', string],
         ['term', string], ['publisher_type', string], ['publisher_name', string], ['benefit_id', string],
         ['benefit_name', string], ['reservation_id', string], ['reservation_name', string], ['_dlt_load_id', string],
+        ['ai_model', string], ['ai_token_type', string], ['resource_group_name', string],
     ]) }}
+),
+
+{#- A FocusCost export of the same billing account and month supersedes these rows (both describe the same
+    charges; FocusCost already combines actual and amortized costs), so a tenant exporting both is not counted
+    twice. -#}
+focus_periods as (
+    select distinct billing_scope, billing_period
+    from ({{ pinned_source('azure', 'azure_focus_cost', [['billing_scope', string], ['billing_period', string]]) }})
+        as focus_cost
+),
+
+unsuperseded as (
+    select source.*
+    from source
+    left join focus_periods
+        on source.billing_scope = focus_periods.billing_scope
+        and source.billing_period = focus_periods.billing_period
+    where focus_periods.billing_scope is null
 ),
 
 flagged as (
@@ -29,7 +48,7 @@ flagged as (
             as has_amortized,
         max(case when dataset = 'actual' then 1 else 0 end) over (partition by billing_scope, billing_period)
             as has_actual
-    from source
+    from unsuperseded
 ),
 
 {#- Microsoft's rule: all amortized rows, plus the actual rows that are commitment purchases or refunds (the
@@ -64,7 +83,12 @@ renamed as (
         {#- A marketplace publisher sells the service; Microsoft hosts it and invoices it. -#}
         case when lower(publisher_type) = 'marketplace' and publisher_name is not null then publisher_name else 'Microsoft' end
             as service_provider_name,
-        consumed_service as service_code,
+        {#- Azure OpenAI meters (ingestion parsed their model) are Generative AI, not the generic AI services. -#}
+        case when ai_model is not null then 'Microsoft.CognitiveServices/OpenAI' else consumed_service end
+            as service_code,
+        ai_model,
+        ai_token_type,
+        resource_group_name,
         {#- Rows without a ConsumedService (some purchases, marketplace) are named after their meter category. -#}
         case when consumed_service is null then coalesce(meter_category, 'Microsoft Azure') end as service_name,
         charge_type,
@@ -267,11 +291,16 @@ final as (
         charge_period_start_at,
         charge_period_end_at,
         load_id,
-        cast(null as {{ dbt.type_string() }}) as ai_model,
-        cast(null as {{ dbt.type_string() }}) as ai_token_type,
+        ai_model,
+        ai_token_type,
         cast(null as {{ dbt.type_string() }}) as ai_project_id,
         cast(null as {{ dbt.type_string() }}) as ai_api_key_id,
-        cast(null as {{ dbt.type_string() }}) as provider_details
+        {{ key_value_json([
+            ['x_Dataset', 'dataset'], ['x_Schema', 'schema'], ['x_ChargeType', 'charge_type'],
+            ['x_PricingModel', 'pricing_model'], ['x_ResourceGroupName', 'resource_group_name'],
+            ['x_SkuMeterCategory', 'meter_category'], ['x_SkuMeterSubcategory', 'meter_sub_category'],
+            ['x_SkuMeterName', 'meter_name'], ['x_SkuMeterId', 'meter_id'],
+        ]) }} as provider_details
     from priced
 )
 

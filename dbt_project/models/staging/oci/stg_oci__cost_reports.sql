@@ -12,8 +12,26 @@ with source as (
         ['cost_unit_price', string], ['cost_unit_price_overage', string],
         ['cost_my_cost', string], ['cost_my_cost_overage', string], ['cost_currency_code', string],
         ['cost_billing_unit_readable', string], ['cost_sku_unit_description', string], ['cost_overage_flag', string],
-        ['tags', string], ['source_file', string], ['_dlt_load_id', string],
+        ['tags', string], ['source_file', string], ['_dlt_load_id', string], ['billing_scope', string],
+        ['billing_period', string],
     ]) }}
+),
+
+{#- FOCUS reports of the same tenancy and month supersede the cost report lines (both describe the same usage),
+    so a tenancy whose FOCUS reports are loaded too is not counted twice. -#}
+focus_periods as (
+    select distinct billing_scope, billing_period
+    from ({{ pinned_source('oci', 'oci_focus_reports', [['billing_scope', string], ['billing_period', string]]) }})
+        as focus_reports
+),
+
+unsuperseded as (
+    select source.*
+    from source
+    left join focus_periods
+        on source.billing_scope = focus_periods.billing_scope
+        and source.billing_period = focus_periods.billing_period
+    where focus_periods.billing_scope is null
 ),
 
 renamed as (
@@ -61,8 +79,9 @@ renamed as (
         {{ to_utc_timestamp("case when length(line_item_interval_usage_start) = 17 then concat(substr(line_item_interval_usage_start, 1, 16), ':00Z') else line_item_interval_usage_start end") }}
             as charge_period_start_at,
         {{ to_utc_timestamp("case when length(line_item_interval_usage_end) = 17 then concat(substr(line_item_interval_usage_end, 1, 16), ':00Z') else line_item_interval_usage_end end") }}
-            as charge_period_end_at
-    from source
+            as charge_period_end_at,
+        line_item_backreference_no as back_reference_no
+    from unsuperseded
 ),
 
 categorized as (
@@ -162,7 +181,10 @@ final as (
         cast(null as {{ dbt.type_string() }}) as ai_token_type,
         cast(null as {{ dbt.type_string() }}) as ai_project_id,
         cast(null as {{ dbt.type_string() }}) as ai_api_key_id,
-        cast(null as {{ dbt.type_string() }}) as provider_details
+        {{ key_value_json([
+            ['x_ReferenceNumber', 'reference_no'], ['x_CompartmentId', 'compartment_id'],
+            ['x_CompartmentName', 'compartment_name'], ['x_BackReferenceNumber', 'back_reference_no'],
+        ]) }} as provider_details
     from (
         select
             *,
