@@ -40,7 +40,7 @@ def test_sample_page_loads_with_documented_types(settings: Settings) -> None:
     schema = build_pipeline(settings, SLUG, "openai").default_schema.get_table_columns("openai_costs")
     assert schema["amount_value"]["data_type"] == "text"  # money never passes through a float
     assert schema["bucket_start_time"]["data_type"] == "bigint"
-    assert replay.requests[0]["group_by"] == ["project_id", "line_item"]
+    assert replay.requests[0]["group_by"] == ["project_id", "line_item", "api_key_id"]
     assert replay.requests[0]["bucket_width"] == ["1d"]
 
 
@@ -51,7 +51,7 @@ def test_cursor_pagination_reads_every_page_and_reruns_are_idempotent(settings: 
     with serve_costs(replay) as url:
         run = settings.model_copy(update={"openai_base_url": url, "openai_initial_days": 400})
         first = run_ingest(settings, SLUG, "openai", openai_source_for(run, KEY, "org-1"))
-        assert [r.get("page") for r in replay.requests] == [None, ["page_180"]]
+        assert [r.get("page") is None for r in replay.requests] == [True, False]
         assert first.rows_loaded == 200 * 2 * 4
         count, total = _totals(settings)
         assert count == 1600 and total == expected
@@ -109,7 +109,7 @@ def test_malformed_record_names_the_field_and_keeps_loaded_data(settings: Settin
     ],
 )
 def test_malformed_pages_are_rejected(settings: Settings, page: str, message: str) -> None:
-    replay = CostsReplay(buckets=[], api_key=KEY, raw_pages={1: page})
+    replay = CostsReplay(buckets=[], api_key=KEY, raw_pages={("organization/costs", 1): page})
     with serve_costs(replay) as url:
         run = settings.model_copy(update={"openai_base_url": url})
         with pytest.raises(IngestError, match=message):
@@ -120,5 +120,7 @@ def test_malformed_pages_are_rejected(settings: Settings, page: str, message: st
 def test_wrong_admin_key_is_a_clear_http_error(settings: Settings) -> None:
     with serve_costs(CostsReplay(buckets=_buckets(2), api_key=KEY)) as url:
         run = settings.model_copy(update={"openai_base_url": url})
-        with pytest.raises(IngestError, match="401"):
-            run_ingest(settings, SLUG, "openai", openai_source_for(run, "sk-wrong", "org-1"))
+        with pytest.raises(IngestError, match="OpenAI API organization/costs: HTTP 401") as error:
+            run_ingest(settings, SLUG, "openai", openai_source_for(run, "sk-wrong-key-0123456789", "org-1"))
+    assert "sk-wrong-key-0123456789" not in str(error.value)
+    assert _totals(settings) == (0, None)

@@ -1,4 +1,4 @@
-"""dlt source for the OpenAI Costs API (organization admin key)."""
+"""dlt source for the OpenAI Costs API and Usage APIs (organization admin key)."""
 
 from __future__ import annotations
 
@@ -6,11 +6,18 @@ from collections.abc import Iterator
 from typing import Any
 
 import dlt
-from dlt.sources.helpers.rest_client import RESTClient
-from dlt.sources.helpers.rest_client.auth import BearerTokenAuth
-from dlt.sources.helpers.rest_client.paginators import JSONResponseCursorPaginator
 
-from ingestion.sources.openai.helpers import COSTS_PATH, GROUP_BY, PAGE_LIMIT, SECONDS_PER_DAY, parse_page
+from ingestion.sources.genai_http import RetryPolicy, paginate
+from ingestion.sources.openai.helpers import (
+    COSTS_PATH,
+    GROUP_BY,
+    PAGE_LIMIT,
+    SECONDS_PER_DAY,
+    USAGE_ENDPOINTS,
+    USAGE_PAGE_LIMIT,
+    parse_page,
+    parse_usage_page,
+)
 
 COLUMNS: dict[str, Any] = {
     "amount_value": {"data_type": "text", "nullable": False},
@@ -22,6 +29,21 @@ COLUMNS: dict[str, Any] = {
     "api_key_id": {"data_type": "text", "nullable": True},
     "quantity_unit": {"data_type": "text", "nullable": True},
 }
+USAGE_COLUMNS: dict[str, Any] = {
+    "endpoint": {"data_type": "text", "nullable": False},
+    "bucket_start_time": {"data_type": "bigint", "nullable": False},
+    "bucket_end_time": {"data_type": "bigint", "nullable": False},
+    "project_id": {"data_type": "text", "nullable": True},
+    "api_key_id": {"data_type": "text", "nullable": True},
+    "model": {"data_type": "text", "nullable": True},
+    "user_id": {"data_type": "text", "nullable": True},
+    "service_tier": {"data_type": "text", "nullable": True},
+    "size": {"data_type": "text", "nullable": True},
+    "source": {"data_type": "text", "nullable": True},
+    "batch": {"data_type": "bool", "nullable": True},
+    "metric": {"data_type": "text", "nullable": False},
+    "quantity": {"data_type": "bigint", "nullable": False},
+}
 
 
 @dlt.source(name="openai", max_table_nesting=0)
@@ -31,8 +53,10 @@ def openai_source(
     base_url: str = "https://api.openai.com/v1",
     initial_start_time: int = dlt.config.value,
     lag_days: int = 2,
+    retry: RetryPolicy = RetryPolicy(),  # noqa: B008 (frozen dataclass)
+    usage: bool = True,
 ) -> Any:
-    """OpenAI Costs API, one row per (day, project, line item) cost result.
+    """OpenAI Costs API (money) and Usage APIs (tokens, requests, images, seconds...), daily buckets.
 
     Args:
         organization_id: The tenant's OpenAI organization id (becomes BillingAccountId).
@@ -40,12 +64,27 @@ def openai_source(
         base_url: API base URL (a setting, so tests point it at a local server).
         initial_start_time: Unix seconds of the first day to read on the first load.
         lag_days: Days re-read on every later load, because the current days are still open.
+        retry: Retries of HTTP 429/5xx answers.
+        usage: Also load the Usage APIs (``openai_usage``).
     """
-    return openai_costs(organization_id, api_key, base_url, initial_start_time, lag_days)
+    headers = {"Authorization": f"Bearer {api_key}"}
+    resources = [openai_costs(organization_id, headers, base_url, initial_start_time, lag_days, retry)]
+    if usage:
+        resources.append(openai_usage(organization_id, headers, base_url, initial_start_time, lag_days, retry))
+    return resources
 
 
-def openai_costs(organization_id: str, api_key: str, base_url: str, initial_start_time: int, lag_days: int) -> Any:
+def _day_start(value: int) -> int:
+    """Whole UTC days, so a re-read day is complete (a start inside a day makes the API's first bucket partial)."""
+    return int(value) - int(value) % SECONDS_PER_DAY
+
+
+def openai_costs(
+    organization_id: str, headers: dict[str, str], base_url: str, initial_start_time: int, lag_days: int,
+    retry: RetryPolicy,
+) -> Any:  # fmt: skip
     """Build the ``openai_costs`` resource (merge: a re-read day replaces that day's rows)."""
+    first_day = _day_start(initial_start_time)  # dlt drops rows before the initial value: start at midnight
 
     @dlt.resource(
         name="openai_costs",
@@ -56,19 +95,45 @@ def openai_costs(organization_id: str, api_key: str, base_url: str, initial_star
     )
     def _costs(
         start_time: dlt.sources.incremental[int] = dlt.sources.incremental(
-            "bucket_start_time", initial_value=initial_start_time, lag=lag_days * SECONDS_PER_DAY
+            "bucket_start_time", initial_value=first_day, lag=lag_days * SECONDS_PER_DAY
         ),
     ) -> Iterator[dict[str, Any]]:
-        start = int(start_time.start_value)
-        start -= start % SECONDS_PER_DAY  # whole UTC days, so a re-read day is complete
-        client = RESTClient(
-            base_url=base_url.rstrip("/") + "/",
-            auth=BearerTokenAuth(api_key),
-            paginator=JSONResponseCursorPaginator(cursor_path="next_page", cursor_param="page"),
-        )
-        params = {"start_time": start, "bucket_width": "1d", "limit": PAGE_LIMIT, "group_by": GROUP_BY}
-        for page_number, page in enumerate(client.paginate(COSTS_PATH, params=params), start=1):
-            assert page.response is not None
-            yield from parse_page(page.response.text, page_number, organization_id)
+        params = {
+            "start_time": _day_start(start_time.start_value),
+            "bucket_width": "1d",
+            "limit": PAGE_LIMIT,
+            "group_by": GROUP_BY,
+        }
+        for page_number, text in paginate("OpenAI", base_url, COSTS_PATH, params, headers, retry):
+            yield from parse_page(text, page_number, organization_id)
 
     return _costs
+
+
+def openai_usage(
+    organization_id: str, headers: dict[str, str], base_url: str, initial_start_time: int, lag_days: int,
+    retry: RetryPolicy,
+) -> Any:  # fmt: skip
+    """Build the ``openai_usage`` resource: every usage endpoint, one row per (bucket, result, metric)."""
+    first_day = _day_start(initial_start_time)
+
+    @dlt.resource(
+        name="openai_usage",
+        primary_key="usage_id",
+        merge_key="bucket_start_time",
+        write_disposition={"disposition": "merge", "strategy": "delete-insert"},
+        columns=USAGE_COLUMNS,
+    )
+    def _usage(
+        start_time: dlt.sources.incremental[int] = dlt.sources.incremental(
+            "bucket_start_time", initial_value=first_day, lag=lag_days * SECONDS_PER_DAY
+        ),
+    ) -> Iterator[dict[str, Any]]:
+        start = _day_start(start_time.start_value)
+        for endpoint, group_by in USAGE_ENDPOINTS.items():
+            params = {"start_time": start, "bucket_width": "1d", "limit": USAGE_PAGE_LIMIT, "group_by": group_by}
+            path = f"organization/usage/{endpoint}"
+            for page_number, text in paginate("OpenAI", base_url, path, params, headers, retry):
+                yield from parse_usage_page(text, page_number, organization_id, endpoint)
+
+    return _usage

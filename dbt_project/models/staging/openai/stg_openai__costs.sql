@@ -18,6 +18,10 @@ renamed as (
         api_key_id,
         {#- Results are grouped by line item ("gpt-4o, input"); an ungrouped result is the day's whole API cost. -#}
         coalesce(line_item, 'OpenAI API usage') as sku_id,
+        {#- "gpt-4o-2024-08-06, input" → model and token type; model names hold no comma. -#}
+        case when strpos(line_item, ', ') > 0 then substr(line_item, 1, strpos(line_item, ', ') - 1) end as ai_model,
+        case when strpos(line_item, ', ') > 0 then lower(trim(substr(line_item, strpos(line_item, ', ') + 2))) end
+            as line_item_kind,
         upper(amount_currency) as billing_currency,
         case quantity_unit
             when 'tokens' then 'Tokens'
@@ -107,8 +111,16 @@ final as (
         charge_period_start_at,
         charge_period_end_at,
         load_id,
-        cast(null as {{ dbt.type_string() }}) as ai_model,
-        cast(null as {{ dbt.type_string() }}) as ai_token_type,
+        ai_model,
+        {#- The token types of the price seed (seeds/genai/genai_prices.csv); another kind is kept as written. -#}
+        case
+            when line_item_kind in ('input', 'uncached input') then 'input'
+            when line_item_kind = 'output' then 'output'
+            when line_item_kind in ('cached input', 'input (cached)', 'cached_input') then 'cached_input'
+            when line_item_kind in ('batch input', 'input (batch)', 'batch_input') then 'batch_input'
+            when line_item_kind in ('batch output', 'output (batch)', 'batch_output') then 'batch_output'
+            else replace(line_item_kind, ' ', '_')
+        end as ai_token_type,
         sub_account_id as ai_project_id,
         api_key_id as ai_api_key_id,
         cast(null as {{ dbt.type_string() }}) as provider_details
