@@ -1,6 +1,7 @@
 """SaaS subscriptions entered by hand (Canva, Slack, ChatGPT Plus…), stored in ``organizations.org_subscriptions``.
 
-The unit price is per seat per billing cycle (an annual plan's price is per seat per year).
+The unit price is per seat per billing cycle (an annual plan's price is per seat per year). A cycle is invoiced up front
+(``billing_timing`` "advance", the default) or in arrears ("arrears": once its last paid day has passed).
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from cloudact.tenancy import validate_slug
 from cloudact.warehouse import Warehouse
 
 CYCLES = ("monthly", "annual")
+# When a cycle is invoiced: on its first day ("advance", the default) or once its last paid day has passed ("arrears").
+TIMINGS = ("advance", "arrears")
 
 
 class SubscriptionError(ValueError):
@@ -46,6 +49,7 @@ class Subscription:
     status: str
     created_at: datetime
     updated_at: datetime
+    billing_timing: str = "advance"
 
 
 def _validate(values: dict[str, Any]) -> None:
@@ -61,6 +65,8 @@ def _validate(values: dict[str, Any]) -> None:
         raise SubscriptionError("currency must be an ISO 4217 code such as USD", "currency")
     if values["billing_cycle"] not in CYCLES:
         raise SubscriptionError(f"billing_cycle must be one of {', '.join(CYCLES)}", "billing_cycle")
+    if values.get("billing_timing") not in TIMINGS:
+        raise SubscriptionError(f"billing_timing must be one of {', '.join(TIMINGS)}", "billing_timing")
     if values.get("end_date") is not None and values["end_date"] < values["start_date"]:
         raise SubscriptionError("end_date is before start_date", "end_date")
 
@@ -73,15 +79,17 @@ def create_subscription(warehouse: Warehouse, org_slug: str, **values: Any) -> S
     """
     values.setdefault("end_date", None)
     values.setdefault("hierarchy_node_id", None)
+    if values.get("billing_timing") is None:
+        values["billing_timing"] = "advance"
     _validate(values)
     now = datetime.now(UTC)
     subscription_id = uuid.uuid4().hex[:16]
     warehouse.execute(
         f"""insert into {warehouse.shared_table("org_subscriptions")}
             (org_slug, subscription_id, provider, plan, seats, unit_price, currency, billing_cycle, start_date,
-             end_date, hierarchy_node_id, status, created_at, updated_at)
+             end_date, hierarchy_node_id, status, created_at, updated_at, billing_timing)
             values (@org_slug, @subscription_id, @provider, @plan, @seats, @unit_price, @currency, @billing_cycle,
-                    @start_date, @end_date, @hierarchy_node_id, 'active', @now, @now)""",
+                    @start_date, @end_date, @hierarchy_node_id, 'active', @now, @now, @billing_timing)""",
         {**values, "unit_price": Decimal(values["unit_price"]), "org_slug": validate_slug(org_slug),
          "subscription_id": subscription_id, "now": now},
     )  # fmt: skip
@@ -92,7 +100,8 @@ def list_subscriptions(warehouse: Warehouse, org_slug: str, limit: int = 100, of
     """The org's subscriptions, oldest first."""
     rows = warehouse.query(
         f"""select subscription_id, provider, plan, seats, unit_price, currency, billing_cycle, start_date, end_date,
-                   hierarchy_node_id, status, created_at, updated_at
+                   hierarchy_node_id, status, created_at, updated_at,
+                   coalesce(billing_timing, 'advance') as billing_timing
             from {warehouse.shared_table("org_subscriptions")} where org_slug = @org_slug
             order by created_at, subscription_id limit @limit offset @offset""",
         {"org_slug": validate_slug(org_slug), "limit": limit, "offset": offset},
@@ -113,7 +122,7 @@ def get_subscription(warehouse: Warehouse, org_slug: str, subscription_id: str) 
 
 
 def update_subscription(warehouse: Warehouse, org_slug: str, subscription_id: str, **changes: Any) -> Subscription:
-    """Change seats, price, plan, end date or node (a seat change from today on is the usual edit).
+    """Change seats, price, plan, end date, node or billing timing (a seat change from today on is the usual edit).
 
     Raises:
         SubscriptionNotFoundError: If the org has no such subscription.
@@ -125,7 +134,7 @@ def update_subscription(warehouse: Warehouse, org_slug: str, subscription_id: st
     warehouse.execute(
         f"""update {warehouse.shared_table("org_subscriptions")}
             set plan = @plan, seats = @seats, unit_price = @unit_price, end_date = @end_date,
-                hierarchy_node_id = @hierarchy_node_id, updated_at = @now
+                hierarchy_node_id = @hierarchy_node_id, billing_timing = @billing_timing, updated_at = @now
             where org_slug = @org_slug and subscription_id = @subscription_id""",
         {**values, "unit_price": Decimal(values["unit_price"]), "now": datetime.now(UTC),
          "org_slug": validate_slug(org_slug)},

@@ -65,7 +65,7 @@ def get_org_subscription(subscription_id: str, org: OrgDep, warehouse: Warehouse
 def update_org_subscription(
     subscription_id: str, body: SubscriptionPatch, org: OrgDep, warehouse: WarehouseDep
 ) -> SubscriptionOut:
-    """Change seats, price, plan, end date (cancellation) or node."""
+    """Change seats, price, plan, end date (cancellation), node or billing timing."""
     _check_node(warehouse, org.org_slug, body.hierarchy_node_id)
     try:
         item = subscriptions.update_subscription(warehouse, org.org_slug, subscription_id, **body.model_dump())

@@ -52,6 +52,9 @@ class SubscriptionIn(BaseModel):
     start_date: date
     end_date: date | None = None
     hierarchy_node_id: str | None = Field(default=None, max_length=64)
+    billing_timing: Literal["advance", "arrears"] = Field(
+        default="advance", description="Invoiced on a cycle's first day (advance) or after its last day (arrears)"
+    )
 
 
 class SubscriptionPatch(BaseModel):
@@ -60,6 +63,7 @@ class SubscriptionPatch(BaseModel):
     unit_price: Decimal | None = Field(default=None, ge=0, max_digits=18, decimal_places=6)
     end_date: date | None = None
     hierarchy_node_id: str | None = Field(default=None, max_length=64)
+    billing_timing: Literal["advance", "arrears"] | None = None
 
 
 class SubscriptionOut(BaseModel):
@@ -70,6 +74,7 @@ class SubscriptionOut(BaseModel):
     unit_price: str = Field(description="Decimal as a string")
     currency: str
     billing_cycle: str
+    billing_timing: str
     start_date: date
     end_date: date | None
     hierarchy_node_id: str | None

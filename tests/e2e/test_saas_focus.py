@@ -5,8 +5,8 @@ subscriptions and their BilledCost per billing period compared with the spec's C
 by design where we amortise: the invoice row's EffectiveCost is 0 and daily Usage rows carry the cost (the spec's A/C
 rows realise it on the invoice row because their generators send no daily records).
 
-Not representable with a subscription record, so not reproduced: scenario B (billed in arrears: the record has no
-payment timing) and the spend agreements (``saas_spend_agreements_*``: usage against a spend commitment).
+Scenario B (billed in arrears) is a subscription with ``billing_timing="arrears"``. The spend agreements
+(``saas_spend_agreements_*``: usage against a spend commitment) are not subscriptions: see test_saas_agreements.py.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from cloudact.keyring import get_keyring
 from cloudact.onboarding import onboard_org
 from cloudact.saas import sync_subscriptions
 from cloudact.settings import Settings
-from cloudact.subscriptions import create_subscription, delete_subscription
+from cloudact.subscriptions import SubscriptionError, create_subscription, delete_subscription, list_subscriptions
 from cloudact.transform import transform_org
 from cloudact.warehouse import DuckDBWarehouse, get_warehouse
 from tests.conftest import SAMPLES, SHARED
@@ -111,6 +111,12 @@ def org(tmp_path_factory: pytest.TempPathFactory) -> Org:
     # A3 co-termed: the same add-on ending with the A2 term pays 304 of its 365 days.
     org.add("a3_coterm", provider="ACMECORP", plan="Licenses", seats=10, unit_price=Decimal("100"),
             billing_cycle="annual", start_date=date(2025, 6, 1), end_date=date(2026, 4, 1))  # fmt: skip
+    # B: A2's 500 licences × $100 for the same term, invoiced in arrears (after the term's last day).
+    org.add("b", provider="ACMECORP", plan="Licenses", seats=500, unit_price=Decimal("100"), billing_timing="arrears",
+            **annual)  # fmt: skip
+    # In arrears and open-ended, started 40 days ago: the ended cycle is invoiced, the open one only accrues.
+    org.add("arrears_open", provider="Zoom", plan="Pro", seats=4, unit_price=Decimal("15.50"), billing_timing="arrears",
+            billing_cycle="monthly", start_date=datetime.now(UTC).date() - timedelta(days=40))  # fmt: skip
     # C: $20 per licence per month; 505, 650 then 635 licences: a seat change is a new version of the subscription.
     for month, seats in ((4, 505), (5, 650), (6, 635)):
         org.add(f"c{month}", provider="ACMECORP", plan="Licenses", seats=seats, unit_price=Decimal("20"),
@@ -183,6 +189,50 @@ def test_a1_a2_annual_up_front_purchase(org: Org) -> None:
         assert invoice["ServiceProviderName"] == invoice["InvoiceIssuerName"] == spec["InvoiceIssuerName"]
         _check_invoice(rows, _money(spec["BilledCost"]))
         assert len(_days(rows)) == 365
+
+
+def test_b_billed_in_arrears_is_invoiced_in_the_terms_last_month(org: Org) -> None:
+    sample = "simple_saas_agreements_b.csv"
+    spec = _spec_rows(sample)[0]
+    rows = org.rows("b")
+    assert _billed_by_period(rows) == _spec_billed_by_period(sample) == {date(2026, 3, 1): Decimal("50000.00")}
+    invoice = org.rows("b", "Purchase")[0]
+    assert invoice["ChargeFrequency"] == spec["ChargeFrequency"] == "One-Time"
+    assert invoice["ChargePeriodStart"].date() == _spec_date(spec["ChargePeriodStart"])
+    assert invoice["ChargePeriodEnd"].date() == _spec_date(spec["ChargePeriodEnd"])
+    assert invoice["BillingPeriodStart"].date() == _spec_date(spec["BillingPeriodStart"])
+    assert invoice["BillingPeriodEnd"].date() == _spec_date(spec["BillingPeriodEnd"])
+    assert invoice["ListCost"] == _money(spec["ListCost"]) and invoice["PricingQuantity"] == Decimal("500")
+    _check_invoice(rows, _money(spec["BilledCost"]))
+    # The days accrue exactly as when invoiced up front (A2): same days, same cents, in the months they fall in.
+    accrual = [(day["ChargePeriodStart"], day["EffectiveCost"], day["BillingPeriodStart"]) for day in _days(rows)]
+    assert accrual == [(day["ChargePeriodStart"], day["EffectiveCost"], day["BillingPeriodStart"])
+                       for day in _days(org.rows("a2"))]  # fmt: skip
+    assert sum(day[1] for day in accrual) == Decimal("50000.00") and len(accrual) == 365
+
+
+def test_arrears_invoice_exists_only_once_the_cycles_last_day_has_passed(org: Org) -> None:
+    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    purchases = org.rows("arrears_open", "Purchase")
+    assert len(purchases) == 1  # the first cycle ended; the open one is not invoiced yet
+    invoice = purchases[0]
+    assert invoice["ChargePeriodEnd"] <= today and invoice["BilledCost"] == Decimal("62.00")
+    last_day = invoice["ChargePeriodEnd"] - timedelta(days=1)
+    assert invoice["BillingPeriodStart"] == last_day.replace(day=1)
+    _check_invoice([row for row in org.rows("arrears_open") if row["InvoiceId"] == invoice["InvoiceId"]],
+                   Decimal("62.00"))  # fmt: skip
+    open_days = [row for row in _days(org.rows("arrears_open")) if row["InvoiceId"] != invoice["InvoiceId"]]
+    assert open_days and open_days[0]["ChargePeriodStart"] == invoice["ChargePeriodEnd"] <= today
+    assert sum(row["EffectiveCost"] for row in open_days) == Decimal("62.00")  # the open cycle accrues in full
+
+
+def test_billing_timing_is_validated_and_listed(org: Org) -> None:
+    with pytest.raises(SubscriptionError) as caught:
+        org.add("bad_timing", provider="Slack", plan="Pro", seats=1, unit_price=Decimal("1"), billing_cycle="monthly",
+                start_date=date(2025, 1, 1), billing_timing="later")  # fmt: skip
+    assert caught.value.field == "billing_timing"
+    timings = {item.subscription_id: item.billing_timing for item in list_subscriptions(org.warehouse, org.slug, 1000)}
+    assert timings[org.ids["b"]] == "arrears" and timings[org.ids["a2"]] == "advance"
 
 
 def test_a3_mid_term_add_on_is_billed_in_its_month(org: Org) -> None:
@@ -297,11 +347,19 @@ def test_sync_replaces_the_copy_and_an_org_without_subscriptions_builds(tmp_path
         {"schema": f"{org.slug}_prod"},
     )
     types = {row["column_name"]: row["data_type"] for row in columns}
-    assert types["unit_price"] == "DECIMAL(38,12)" and types["start_date"] == "DATE" and len(types) == 14
+    assert types["unit_price"] == "DECIMAL(38,12)" and types["start_date"] == "DATE" and len(types) == 15
     focus = f"select count(*) as n from {org.slug}_prod.cost_data_standard_1_3"
     assert org.warehouse.query_tenant(focus) == [{"n": 0}]
     january = {"billing_cycle": "monthly", "start_date": date(2025, 1, 1), "end_date": date(2025, 2, 1)}
     subscription_id = org.add("one", provider="Zoom", plan="Pro", seats=2, unit_price=Decimal("13.33"), **january)
+    assert org.build() == 1
+    assert _billed_by_period(org.rows("one")) == {date(2025, 1, 1): Decimal("26.66")}
+    # A subscription stored before billing_timing existed (null there) is invoiced up front, as it was.
+    org.warehouse.execute(
+        f"update {org.warehouse.shared_table('org_subscriptions')} set billing_timing = null where org_slug = @org",
+        {"org": org.slug},
+    )
+    assert [item.billing_timing for item in list_subscriptions(org.warehouse, org.slug)] == ["advance"]
     assert org.build() == 1
     assert _billed_by_period(org.rows("one")) == {date(2025, 1, 1): Decimal("26.66")}
     delete_subscription(org.warehouse, org.slug, subscription_id)

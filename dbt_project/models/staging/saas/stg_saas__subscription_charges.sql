@@ -6,7 +6,7 @@ with source as (
         ['org_slug', string], ['subscription_id', string], ['provider', string], ['plan', string],
         ['seats', dbt.type_bigint()], ['unit_price', money_type()], ['currency', string], ['billing_cycle', string],
         ['start_date', 'date'], ['end_date', 'date'], ['hierarchy_node_id', string],
-        ['updated_at', dbt.type_timestamp()],
+        ['updated_at', dbt.type_timestamp()], ['billing_timing', string],
     ]) }}
 ),
 
@@ -20,6 +20,8 @@ subscriptions as (
         upper(currency) as billing_currency,
         billing_cycle,
         case billing_cycle when 'annual' then 12 else 1 end as cycle_months,
+        {# Rows copied before the column existed are invoiced up front, as they were. -#}
+        coalesce(billing_timing, 'advance') as billing_timing,
         {{ to_utc_timestamp('start_date') }} as start_at,
         {{ to_utc_timestamp('end_date') }} as end_at,
         hierarchy_node_id
@@ -30,6 +32,7 @@ subscriptions as (
         and seats >= 1
         and unit_price >= 0
         and billing_cycle in ('monthly', 'annual')
+        and coalesce(billing_timing, 'advance') in ('advance', 'arrears')
         and (end_date is null or end_date > start_date)
 ),
 
@@ -107,6 +110,11 @@ purchases as (
     select
         invoice_days.*,
         'purchase' as row_kind,
+        {# In arrears, a cycle is invoiced in the month holding its last paid day, once that day has passed. -#}
+        case
+            when billing_timing = 'arrears' then {{ add_days('paid_end_at', -1) }}
+            else cycle_start_at
+        end as billed_at,
         cast(null as {{ dbt.type_int() }}) as day_index,
         cycle_start_at as charge_period_start_at,
         paid_end_at as charge_period_end_at,
@@ -114,12 +122,14 @@ purchases as (
         {{ to_money('0') }} as effective_cost,
         invoice_quantity as pricing_quantity
     from invoice_days
+    where billing_timing = 'advance' or paid_end_at <= {{ to_utc_timestamp('current_date') }}
 ),
 
 amortised as (
     select
         invoice_days.*,
         'amortisation' as row_kind,
+        {{ add_days('invoice_days.cycle_start_at', 'numbers.n') }} as billed_at,
         numbers.n as day_index,
         {{ add_days('invoice_days.cycle_start_at', 'numbers.n') }} as charge_period_start_at,
         {{ add_days('invoice_days.cycle_start_at', 'numbers.n + 1') }} as charge_period_end_at,
@@ -230,8 +240,8 @@ final as (
         case when charges.row_kind = 'amortisation' then cast(charges.seats as {{ unit_price_type() }}) end
             as consumed_quantity,
         {# Invoices belong to the month they are issued in, amortised days to the month they fall in. -#}
-        {{ month_start('charges.charge_period_start_at') }} as billing_period_start_at,
-        {{ add_months(month_start('charges.charge_period_start_at'), 1) }} as billing_period_end_at,
+        {{ month_start('charges.billed_at') }} as billing_period_start_at,
+        {{ add_months(month_start('charges.billed_at'), 1) }} as billing_period_end_at,
         charges.charge_period_start_at,
         charges.charge_period_end_at,
         {#- The copy is rewritten whole on every sync: its fingerprint (last edit, row count) versions every row, so
