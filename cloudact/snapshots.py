@@ -34,15 +34,21 @@ def current_snapshot(settings: Settings, org_slug: str) -> tuple[int, Path] | No
 
 
 def publish_snapshot(settings: Settings, warehouse: Warehouse, org_slug: str, version: int) -> Path | None:
-    """Write the org's FOCUS table as snapshot ``version`` and make it current (DuckDB warehouse only)."""
-    if not isinstance(warehouse, DuckDBWarehouse):
-        return None  # on BigQuery the API reads the table itself
+    """Write the org's FOCUS table as snapshot ``version`` and make it current.
+
+    On BigQuery the snapshot holds only the columns the API reads, fetched once per build as Arrow
+    (``BigQueryWarehouse.write_read_snapshot``); dashboard reads then scan nothing in BigQuery.
+    """
     slug = validate_slug(org_slug)
     folder = snapshot_dir(settings, slug)
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"focus_v{version}.parquet"
     partial = folder / f".focus_v{version}.parquet.tmp"
     table = f"{tenant_dataset(slug)}.{FOCUS_TABLE}"
+    if not isinstance(warehouse, DuckDBWarehouse):
+        if not warehouse.write_read_snapshot(slug, partial):  # type: ignore[attr-defined]
+            return None
+        return _make_current(folder, partial, target)
     with warehouse.connect() as con:
         exists = con.execute(
             "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
@@ -52,6 +58,10 @@ def publish_snapshot(settings: Settings, warehouse: Warehouse, org_slug: str, ve
             return None
         path = str(partial).replace("'", "''")
         con.execute(f"copy (select * from {table}) to '{path}' (format parquet, compression zstd)")
+    return _make_current(folder, partial, target)
+
+
+def _make_current(folder: Path, partial: Path, target: Path) -> Path:
     os.replace(partial, target)
     pointer = folder / ".CURRENT.tmp"
     pointer.write_text(target.name)

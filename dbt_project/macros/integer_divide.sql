@@ -11,5 +11,9 @@
 {% macro bigquery__integer_divide(numerator, denominator) %}
     {#- DIV truncates toward zero and is exact on BIGNUMERIC.
         https://cloud.google.com/bigquery/docs/reference/standard-sql/mathematical_functions#div -#}
+    {%- if bq_emulated() %}
+    div(cast({{ numerator }} as int64), cast({{ denominator }} as int64))
+    {%- else %}
     div(cast({{ numerator }} as bignumeric), cast({{ denominator }} as bignumeric))
+    {%- endif %}
 {% endmacro %}

@@ -10,5 +10,5 @@
 {% macro bigquery__money_type() %}
     {#- NUMERIC has only 9 fractional digits, so BIGNUMERIC (38 of them) keeps sub-cent line items exact.
         https://cloud.google.com/bigquery/docs/reference/standard-sql/data-types#decimal_types -#}
-    {{ return('bignumeric') }}
+    {{ return('numeric' if bq_emulated() else 'bignumeric') }}
 {% endmacro %}

@@ -8,5 +8,6 @@
 {% endmacro %}
 
 {% macro bigquery__unit_price_type() %}
-    {{ return('bignumeric') }}
+    {#- The emulator has no BIGNUMERIC (see bq_emulated.sql): NUMERIC, 9 fractional digits, there only. -#}
+    {{ return('numeric' if bq_emulated() else 'bignumeric') }}
 {% endmacro %}
