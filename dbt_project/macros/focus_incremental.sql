@@ -1,0 +1,20 @@
+{% macro focus_delete_changed_periods() %}
+    {#- Pre-hook of cost_data_standard_1_3: on an incremental build, delete the rows of the periods being replaced. -#}
+    {{ return(adapter.dispatch('focus_delete_changed_periods', 'cloudact')()) }}
+{% endmacro %}
+
+{% macro default__focus_delete_changed_periods() %}
+    {%- if is_incremental() %}
+    delete from {{ this }}
+    where {{ period_key('x_Provider', 'BillingAccountId', 'BillingPeriodStart') }} in (
+        select period_key from {{ ref('int_focus_changed_periods') }}
+    )
+    {%- endif %}
+{% endmacro %}
+
+{% macro focus_record_build_state() %}
+    {#- Post-hook of cost_data_standard_1_3: remember which version of the project built the table, so that the next
+        build after an upgrade (changed models, macros or seeds) rebuilds every period (see int_focus_changed_periods). -#}
+    create or replace table {{ this.incorporate(path={'identifier': 'focus_build_state'}) }} as
+    select cast('{{ var("focus_fingerprint", "") }}' as {{ dbt.type_string() }}) as fingerprint
+{% endmacro %}

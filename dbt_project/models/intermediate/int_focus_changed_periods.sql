@@ -1,0 +1,74 @@
+{#- The billing periods the next incremental build of cost_data_standard_1_3 must replace: one row per period key
+    (provider | billing account | billing period start) whose raw delivery differs from what the FOCUS table holds.
+    A period differs when its newest load id or its row count changed (a provider re-delivered it), when it is new, or
+    when it vanished from the raw data (e.g. a SaaS subscription removed) so that its old rows must go. When the FOCUS
+    table does not exist yet, was built by another version of the project (focus_fingerprint), predates x_LoadId, or
+    under --full-refresh, every period is listed. Materialised as a small table so the FOCUS model's pre-hook and body read the same list. -#}
+{{ config(materialized='table', tags=['focus']) }}
+{%- set target_relation = none -%}
+{%- set current_state = true -%}
+{%- if execute and not is_offline_compile() -%}
+    {%- set target_relation = adapter.get_relation(database=this.database, schema=this.schema, identifier='cost_data_standard_1_3') -%}
+    {%- set state_relation = adapter.get_relation(database=this.database, schema=this.schema, identifier='focus_build_state') -%}
+    {%- if target_relation is not none -%}
+        {%- set target_columns = adapter.get_columns_in_relation(target_relation) | map(attribute='name') | map('lower') | list -%}
+        {%- if flags.FULL_REFRESH or 'x_loadid' not in target_columns or state_relation is none -%}
+            {%- set current_state = false -%}
+        {%- else -%}
+            {%- set stored = run_query('select fingerprint from ' ~ state_relation) -%}
+            {%- set current_state = stored.rows | length == 1 and stored.rows[0][0] == var('focus_fingerprint', '') -%}
+        {%- endif -%}
+    {%- endif -%}
+{%- endif %}
+
+with source_periods as (
+    select
+        {{ period_key('provider', 'billing_account_id', 'billing_period_start_at') }} as period_key,
+        max(load_id) as load_id,
+        count(*) as row_count
+    from {{ ref('int_charges_unioned') }}
+    group by 1
+),
+
+{%- if target_relation is not none and current_state %}
+
+target_periods as (
+    select
+        {{ period_key('x_Provider', 'BillingAccountId', 'BillingPeriodStart') }} as period_key,
+        max(x_LoadId) as load_id,
+        count(*) as row_count
+    from {{ target_relation }}
+    group by 1
+),
+
+{%- else %}
+
+target_periods as (
+    select
+        cast(null as {{ dbt.type_string() }}) as period_key,
+        cast(null as {{ dbt.type_string() }}) as load_id,
+        cast(null as {{ dbt.type_bigint() }}) as row_count
+    from source_periods
+    where 1 = 0
+),
+
+{%- endif %}
+
+changed as (
+    select
+        coalesce(source_periods.period_key, target_periods.period_key) as period_key,
+        case
+            when target_periods.period_key is null then 'new'
+            when source_periods.period_key is null then 'vanished'
+            else 'redelivered'
+        end as change
+    from source_periods
+    full outer join target_periods
+        on source_periods.period_key = target_periods.period_key
+    where source_periods.period_key is null
+        or target_periods.period_key is null
+        or source_periods.load_id != target_periods.load_id
+        or source_periods.row_count != target_periods.row_count
+)
+
+select period_key, change from changed

@@ -1,0 +1,144 @@
+"""The incremental FOCUS build: only the billing periods whose raw data changed are rebuilt, and they are rebuilt whole.
+
+Two AWS billing periods (the public sample's November and a December copy), then: a build with nothing new touches no
+row; a restated December replaces December's rows only; a SaaS subscription removed takes its rows with it; a changed
+project (fingerprint) and ``full_refresh`` rebuild everything. The result always equals a full rebuild's.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+import cloudact.transform as transform
+from cloudact.control_plane import get_control_plane
+from cloudact.keyring import get_keyring
+from cloudact.onboarding import onboard_org
+from cloudact.settings import Settings
+from cloudact.subscriptions import create_subscription, delete_subscription
+from cloudact.transform import transform_org
+from cloudact.warehouse import get_warehouse
+from ingestion.pipelines import aws_source_for, run_ingest
+from tests.conftest import AWS_SAMPLE, SAMPLES, table_state
+
+pytestmark = pytest.mark.slow
+
+FOCUS_COLUMNS = "x_ChargeId, BilledCost, EffectiveCost, ChargePeriodStart, BillingPeriodStart, x_Provider"
+
+
+def _cur_month(folder: Path, month: str, scale: Decimal = Decimal(1)) -> Path:
+    """The public sample moved to another month (ids and dates rewritten); costs multiplied by ``scale``."""
+    with AWS_SAMPLE.open(newline="") as handle:
+        reader = csv.DictReader(handle)
+        header, rows = list(reader.fieldnames or []), list(reader)
+    for row in rows:
+        for name, value in row.items():
+            if value and value.startswith("2023-11"):
+                row[name] = month + value[7:]
+            elif value and name.endswith("Date") and value.startswith("2023-12-01"):
+                row[name] = f"{int(month[:4]) + (month[5:] == '12')}-{int(month[5:]) % 12 + 1:02d}" + value[7:]
+        row["identity/LineItemId"] = f"{month}-{row['identity/LineItemId']}"
+        for money in ("lineItem/UnblendedCost", "lineItem/NetUnblendedCost"):
+            if row.get(money):
+                row[money] = str(Decimal(row[money]) * scale)
+    path = folder / f"cur-{month}.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=header)
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def _focus(settings: Settings, slug: str) -> dict[str, tuple[object, ...]]:
+    rows = table_state(settings, f"select {FOCUS_COLUMNS}, x_LoadId from {slug}_prod.cost_data_standard_1_3")
+    return {str(row[0]): row[1:] for row in rows}
+
+
+def _changed(settings: Settings, slug: str) -> list[tuple[object, ...]]:
+    return table_state(
+        settings, f"select period_key, change from {slug}_prod.int_focus_changed_periods order by period_key"
+    )
+
+
+@pytest.fixture(scope="module")
+def org(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Settings, str, Path]]:
+    tmp = tmp_path_factory.mktemp("incremental")
+    settings = Settings(_env_file=None, data_dir=tmp / "data", samples_dir=SAMPLES)  # type: ignore[call-arg]
+    slug = onboard_org(
+        get_control_plane(settings), get_warehouse(settings), get_keyring(settings), "Incremental Co"
+    ).org_slug
+    run_ingest(settings, slug, "aws", aws_source_for(AWS_SAMPLE))
+    run_ingest(settings, slug, "aws", aws_source_for(_cur_month(tmp / "cur", "2023-12")))
+    transform_org(settings, slug)
+    yield settings, slug, tmp
+
+
+def test_first_build_lists_every_period_as_new(org: tuple[Settings, str, Path]) -> None:
+    settings, slug, _ = org
+    assert _changed(settings, slug) == [
+        ("aws|123412340534|2023-11-01", "new"),
+        ("aws|123412340534|2023-12-01", "new"),
+    ]
+    assert len(_focus(settings, slug)) == 2 * 1281
+
+
+def test_a_build_with_nothing_new_rebuilds_nothing(org: tuple[Settings, str, Path]) -> None:
+    settings, slug, _ = org
+    before = _focus(settings, slug)
+    transform_org(settings, slug)
+    assert _changed(settings, slug) == []
+    assert _focus(settings, slug) == before
+
+
+def test_a_restated_period_replaces_that_period_only(org: tuple[Settings, str, Path]) -> None:
+    settings, slug, tmp = org
+    before = _focus(settings, slug)
+    restated = _cur_month(tmp / "restated", "2023-12", scale=Decimal(2))
+    run_ingest(settings, slug, "aws", aws_source_for(restated))
+    transform_org(settings, slug)
+    assert _changed(settings, slug) == [("aws|123412340534|2023-12-01", "redelivered")]
+    after = _focus(settings, slug)
+    assert len(after) == len(before) == 2 * 1281  # replaced, never doubled
+    november = {key: row for key, row in before.items() if str(row[3]).startswith("2023-11")}
+    assert {key: after[key] for key in november} == november  # untouched, same load
+    december = [key for key in before if key not in november]
+    assert all(after[key][0] == 2 * before[key][0] for key in december)  # type: ignore[operator]
+    assert {after[key][-1] for key in december} != {before[key][-1] for key in december}  # from the new load
+
+
+def test_a_removed_subscription_takes_its_rows_with_it(org: tuple[Settings, str, Path]) -> None:
+    settings, slug, _ = org
+    warehouse = get_warehouse(settings)
+    item = create_subscription(
+        warehouse, slug, provider="Slack", plan="Pro", seats=3, unit_price=Decimal("8.75"), currency="USD",
+        billing_cycle="monthly", start_date=date(2024, 1, 1), end_date=date(2024, 3, 1),
+    )  # fmt: skip
+    transform_org(settings, slug)
+    saas = table_state(settings, f"select count(*) from {slug}_prod.cost_data_standard_1_3 where x_Provider = 'saas'")
+    assert saas[0][0] > 0
+    assert {change for _, change in _changed(settings, slug)} == {"new"}
+    delete_subscription(warehouse, slug, item.subscription_id)
+    transform_org(settings, slug)
+    assert {change for _, change in _changed(settings, slug)} == {"vanished"}
+    saas = table_state(settings, f"select count(*) from {slug}_prod.cost_data_standard_1_3 where x_Provider = 'saas'")
+    assert saas == [(0,)]
+
+
+def test_a_changed_project_and_full_refresh_rebuild_every_period(
+    org: tuple[Settings, str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings, slug, _ = org
+    before = _focus(settings, slug)
+    monkeypatch.setattr(transform, "focus_fingerprint", lambda: "another-version")
+    transform_org(settings, slug)
+    assert [change for _, change in _changed(settings, slug)] == ["new", "new"]
+    assert _focus(settings, slug) == before  # rebuilt from the same raw data: the same rows
+    transform_org(settings, slug, full_refresh=True)
+    assert len(_changed(settings, slug)) == 2
+    assert _focus(settings, slug) == before
