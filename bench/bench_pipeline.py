@@ -1,0 +1,339 @@
+"""Pipeline benchmarks of issue 7: raw ingest per format, full FOCUS build, incremental day, many tenants.
+
+Every figure is a median over ``--repeat`` runs next to a baseline measured in the same run on the same machine:
+
+- raw ingest: rows/s of ``run_ingest`` (dlt) per format, against DuckDB reading the same files into a table;
+- full FOCUS build: ``dbt run`` of cost_data_standard_1_3 and its parents (``--full-refresh``) in a child process
+  (wall time, rows/s, peak RSS), against one hand-written DuckDB statement producing the same columns
+  (``bench/baseline_focus.sql``), also in a child process;
+- incremental day: the last billing month re-delivered (AWS re-delivers the whole open month when its last 2 days
+  change) over 12 months of history, then the incremental build, against a full rebuild;
+- many tenants: the nightly pipeline (ingest + build + snapshot, ``run_in_process``) of N orgs with small data each,
+  against one org; the overhead per org is (T(N) - T(1)) / (N - 1).
+
+Usage: python -m bench.bench_pipeline [--rows 1000000] [--tenants 100] [--repeat 3]
+       [--only ingest,build,incremental,tenants]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+SLUG = "bench_org"
+REPO = Path(__file__).resolve().parent.parent
+BASELINE_SQL = Path(__file__).with_name("baseline_focus.sql")
+
+
+def _settings(data_dir: Path) -> Any:
+    from cloudact.settings import Settings
+
+    return Settings(_env_file=None, data_dir=data_dir)  # type: ignore[call-arg]
+
+
+def _median(action: Callable[[int], object], repeat: int) -> float:
+    times = []
+    for attempt in range(repeat):
+        started = time.perf_counter()
+        action(attempt)
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def _count(sql: str) -> int:
+    con = duckdb.connect()
+    try:
+        row = con.execute(sql).fetchone()
+    finally:
+        con.close()
+    return int(row[0]) if row else 0
+
+
+def _aws(rows: int, months: int = 12, first: date = date(2025, 1, 1), seed: int = 7, accounts: int = 50) -> Any:
+    from bench.generators.aws import AwsConfig
+
+    return AwsConfig(first_month=first, months=months, usage_rows=max(rows // months, 1), accounts=accounts, seed=seed)
+
+
+def _row(step: str, seconds: float, rows: int, baseline: str, baseline_s: float | None, **extra: Any) -> dict[str, Any]:
+    return {
+        "step": step, "seconds": seconds, "rows": rows, "rows_per_s": rows / seconds if seconds else None,
+        "baseline": baseline, "baseline_seconds": baseline_s,
+        "ratio": seconds / baseline_s if baseline_s else None, **extra,
+    }  # fmt: skip
+
+
+# --- raw ingest ---------------------------------------------------------------------------------------------------
+
+
+def bench_ingest(out: Path, rows: int, repeat: int) -> list[dict[str, Any]]:
+    """rows/s of each format's dlt ingest against DuckDB reading the same files."""
+    from bench.generators.aws import write_cur2, write_legacy
+    from cloudact.demo_data import generate_openai_buckets
+    from ingestion.pipelines import aws_source_for, ingest_openai_buckets, run_ingest
+
+    results = []
+    formats: list[tuple[str, Callable[[Path], list[Path]], str]] = [
+        ("CUR 2.0 parquet", lambda d: write_cur2(d, _aws(rows)), "read_parquet({files})"),
+        ("legacy CUR parquet", lambda d: write_legacy(d, _aws(rows), "parquet"), "read_parquet({files})"),
+        ("legacy CUR csv.gz", lambda d: write_legacy(d, _aws(rows), "csv.gz"), "read_csv({files}, all_varchar = true)"),
+    ]
+    for name, write, reader in formats:
+        folder = out / name.replace(" ", "_").replace(".", "_")
+        written = write(folder / "src")
+        files = [str(p) for p in written]
+        count = _count(f"select count(*) from {reader.format(files=files)}")
+
+        def baseline(attempt: int, reader: str = reader, files: list[str] = files, folder: Path = folder) -> None:
+            con = duckdb.connect(str(folder / f"baseline{attempt}.duckdb"))
+            con.execute(f"create table raw as select * from {reader.format(files=files)}")
+            con.close()
+
+        def ingest(attempt: int, folder: Path = folder) -> None:
+            run_ingest(_settings(folder / f"data{attempt}"), SLUG, "aws", aws_source_for(folder / "src"))
+
+        base = _median(baseline, repeat)
+        try:
+            seconds = _median(ingest, repeat)
+        except Exception as exc:  # a format our readers do not take yet is reported, not hidden
+            results.append(_row(f"ingest {name} (dlt)", float("nan"), count, "DuckDB read", base, error=str(exc)[:120]))
+            continue
+        results.append(_row(f"ingest {name} (dlt)", seconds, count, "DuckDB reads the files", base))
+
+    # JSON API pages: OpenAI Costs buckets served on 127.0.0.1 and paged through by the dlt REST source.
+    projects = [f"proj_{index:04d}" for index in range(max(rows // (365 * 20), 1))]
+    buckets = generate_openai_buckets(date(2025, 1, 1), 365, projects, seed=3)
+    pages = out / "openai_pages.json"
+    pages.write_text(json.dumps([{"object": "page", "data": buckets}]))
+    count = sum(len(bucket["results"]) for bucket in buckets)
+
+    def json_baseline(attempt: int) -> None:
+        con = duckdb.connect(str(out / f"json{attempt}.duckdb"))
+        con.execute(
+            f"""create table raw as select unnest(bucket.results, recursive := true), bucket.start_time
+                from (select unnest(data) as bucket from read_json('{pages}', maximum_object_size = 1000000000))"""
+        )
+        con.close()
+
+    def json_ingest(attempt: int) -> None:
+        ingest_openai_buckets(_settings(out / f"json_data{attempt}"), SLUG, buckets, "org-bench")
+
+    base = _median(json_baseline, repeat)
+    results.append(
+        _row("ingest JSON API pages (dlt REST)", _median(json_ingest, repeat), count, "DuckDB read_json", base)
+    )
+    return results
+
+
+# --- full build and incremental ---------------------------------------------------------------------------------
+
+
+def _child(mode: str, data_dir: Path) -> dict[str, Any]:
+    """Run one build step in a child process; returns its wall seconds (measured inside) and peak RSS."""
+    command = [sys.executable, "-m", "bench.bench_pipeline", "--child", mode, "--data-dir", str(data_dir)]
+    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, text=True)
+    stdout = process.stdout.read() if process.stdout else ""
+    _, status, usage = os.wait4(process.pid, 0)
+    if status != 0:
+        raise RuntimeError(f"child {mode} failed with status {status}: {stdout[-500:]}")
+    figures = json.loads(stdout.strip().splitlines()[-1])
+    return {"seconds": figures["seconds"], "rss_mb": usage.ru_maxrss / 1024}
+
+
+def child(mode: str, data_dir: Path) -> None:
+    """Child process side of ``_child``: one timed step, printed as JSON."""
+    from cloudact.transform import focus_fingerprint, run_dbt
+
+    settings = _settings(data_dir)
+    started = time.perf_counter()
+    if mode == "baseline":
+        sql = BASELINE_SQL.read_text().format(
+            raw=f"{SLUG}_prod.aws_cur_line_items", seed=f"{SLUG}_prod.aws_service_categories",
+            target=f"{SLUG}_prod.baseline_focus", slug=SLUG,
+        )  # fmt: skip
+        con = duckdb.connect(str(settings.resolved_duckdb_path))
+        con.execute("set TimeZone = 'UTC'")
+        con.execute(sql)
+        con.close()
+    else:
+        args = ["run", "--select", "+cost_data_standard_1_3", "--exclude", "resource_type:seed"]
+        args += ["--vars", json.dumps({"org_slug": SLUG, "focus_fingerprint": focus_fingerprint()})]
+        if mode == "full":
+            args.append("--full-refresh")
+        result = run_dbt(settings, args)
+        if not result.success:
+            raise SystemExit(f"dbt run failed: {result.exception}")
+    sys.stdout.write(json.dumps({"seconds": time.perf_counter() - started}) + "\n")
+
+
+def bench_build(out: Path, rows: int, repeat: int, incremental: bool) -> list[dict[str, Any]]:
+    """Full FOCUS build vs the hand-written statement; then the incremental re-delivery vs a full rebuild."""
+    from bench.generators.aws import write_legacy
+    from cloudact.transform import transform_org
+    from ingestion.pipelines import aws_source_for, run_ingest
+
+    data_dir = out / "build"
+    settings = _settings(data_dir)
+    write_legacy(out / "history", _aws(rows), "parquet")
+    run_ingest(settings, SLUG, "aws", aws_source_for(out / "history"))
+    started = time.perf_counter()
+    transform_org(settings, SLUG, reuse_manifest=False)  # seeds, models and every data test, once
+    build_with_tests = time.perf_counter() - started
+    con = duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True)
+    counted = con.execute(f"select count(*) from {SLUG}_prod.cost_data_standard_1_3").fetchone()
+    con.close()
+    count = int(counted[0]) if counted else 0
+    full = [_child("full", data_dir) for _ in range(repeat)]
+    base = [_child("baseline", data_dir) for _ in range(repeat)]
+    full_s, base_s = statistics.median(r["seconds"] for r in full), statistics.median(r["seconds"] for r in base)
+    results = [
+        _row("full FOCUS build (dbt run)", full_s, count, "one hand-written DuckDB statement", base_s,
+             rss_mb=max(r["rss_mb"] for r in full), baseline_rss_mb=max(r["rss_mb"] for r in base)),
+        _row("full FOCUS build + data tests (dbt build)", build_with_tests, count, "-", None),
+    ]  # fmt: skip
+    if not incremental:
+        return results
+    # Re-deliver the last month with its last 2 days changed: AWS sends the whole open month again.
+    last = _aws(rows)
+    months = last.months
+    first_month = date(last.first_month.year + (last.first_month.month + months - 2) // 12,
+                       (last.first_month.month + months - 2) % 12 + 1, 1)  # fmt: skip
+    times = []
+    for attempt in range(repeat):
+        redelivery = out / f"redelivery{attempt}"
+        write_legacy(redelivery, _aws(rows, months=1, first=first_month, seed=100 + attempt), "parquet")
+        run_ingest(settings, SLUG, "aws", aws_source_for(redelivery))
+        times.append(_child("incremental", data_dir))
+    incremental_s = statistics.median(r["seconds"] for r in times)
+    results.append(
+        _row("incremental: last month re-delivered (dbt run)", incremental_s, count // months, "full rebuild (dbt run)",
+             full_s, rss_mb=max(r["rss_mb"] for r in times))
+    )  # fmt: skip
+    return results
+
+
+# --- many tenants -----------------------------------------------------------------------------------------------
+
+
+def _tenants_child(data_dir: Path, tenants: int) -> None:
+    """Onboard ``tenants`` orgs with a small AWS export each, then time their nightly runs one after the other."""
+    from bench.generators.aws import write_legacy
+    from cloudact.control_plane import get_control_plane
+    from cloudact.integrations import set_integration
+    from cloudact.keyring import get_keyring
+    from cloudact.onboarding import onboard_org
+    from cloudact.pipeline import run_in_process
+    from cloudact.warehouse import get_warehouse
+
+    settings = _settings(data_dir)
+    control_plane, warehouse, keyring = get_control_plane(settings), get_warehouse(settings), get_keyring(settings)
+    slugs = []
+    for index in range(tenants):
+        slug = onboard_org(control_plane, warehouse, keyring, f"Tenant {index:03d}").org_slug
+        folder = data_dir.parent / f"exports{index}"
+        write_legacy(folder, _aws(600, months=1, first=date(2026, 10, 1), seed=index, accounts=3), "csv.gz")
+        set_integration(warehouse, keyring, slug, "aws", {"export_path": str(folder)})
+        slugs.append(slug)
+    started = time.perf_counter()
+    for slug in slugs:
+        outcome = run_in_process(settings, slug, trigger="schedule")
+        if outcome.status != "succeeded":
+            raise SystemExit(f"{slug}: {outcome.status}")
+    sys.stdout.write(json.dumps({"seconds": time.perf_counter() - started}) + "\n")
+
+
+def bench_tenants(out: Path, tenants: int, repeat: int) -> list[dict[str, Any]]:
+    """Nightly run of N small orgs vs one org, each in a fresh process (dbt parse included once)."""
+
+    def timed(count: int, attempt: int) -> float:
+        data_dir = out / f"tenants{count}_{attempt}" / "data"
+        data_dir.mkdir(parents=True)
+        command = [
+            sys.executable,
+            "-m",
+            "bench.bench_pipeline",
+            "--tenants-child",
+            str(count),
+            "--data-dir",
+            str(data_dir),
+        ]
+        done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise RuntimeError(f"tenants child failed: {done.stderr[-800:]}")
+        return float(json.loads(done.stdout.strip().splitlines()[-1])["seconds"])
+
+    one = statistics.median(timed(1, attempt) for attempt in range(repeat))
+    many = statistics.median(timed(tenants, attempt) for attempt in range(max(repeat // 2, 1)))
+    per_org = (many - one) / (tenants - 1) if tenants > 1 else 0.0
+    return [
+        _row(f"nightly run, {tenants} orgs", many, tenants, "one org", one, overhead_per_org_s=per_org),
+    ]
+
+
+def _print(results: list[dict[str, Any]]) -> None:
+    header = (
+        f"{'step':50} {'median s':>9} {'rows/s':>11} {'baseline':36} {'base s':>8} {'ratio':>7} {'RSS MB':>8} extra"
+    )
+    sys.stdout.write(header + "\n")
+    for row in results:
+        base = f"{row['baseline_seconds']:.2f}" if row["baseline_seconds"] is not None else "-"
+        ratio = f"{row['ratio']:.2f}x" if row["ratio"] is not None else "-"
+        rate = f"{row['rows_per_s']:,.0f}" if row["rows_per_s"] else "-"
+        rss = f"{row['rss_mb']:.0f}" if row.get("rss_mb") else "-"
+        extra = {k: v for k, v in row.items() if k in ("baseline_rss_mb", "overhead_per_org_s", "error")}
+        extra_text = ", ".join(f"{k}={v:.2f}" if isinstance(v, float) else f"{k}={v}" for k, v in extra.items())
+        sys.stdout.write(
+            f"{row['step']:50} {row['seconds']:9.2f} {rate:>11} {row['baseline']:36} {base:>8} {ratio:>7} {rss:>8} "
+            f"{extra_text}\n"
+        )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--tenants", type=int, default=100)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--only", default="ingest,build,incremental,tenants")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--tenants-child", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--data-dir", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        child(args.child, args.data_dir)
+        return 0
+    if args.tenants_child:
+        _tenants_child(args.data_dir, args.tenants_child)
+        return 0
+    parts = set(args.only.split(","))
+    results: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="cloudact-bench-") as tmp:
+        out = Path(tmp)
+        if "ingest" in parts:
+            results += bench_ingest(out / "ingest", args.rows, args.repeat)
+        if parts & {"build", "incremental"}:
+            results += bench_build(out / "build", args.rows, args.repeat, "incremental" in parts)
+        if "tenants" in parts:
+            results += bench_tenants(out / "tenants", args.tenants, args.repeat)
+    if args.json:
+        sys.stdout.write(json.dumps(results, default=str) + "\n")
+    else:
+        _print(results)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
