@@ -9,7 +9,7 @@ export RUNTIME__DLTHUB_TELEMETRY := false
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 
-.PHONY: install demo test bench lint lock clean prefect serve
+.PHONY: install demo test bench lint lock clean prefect serve bq-emulator
 
 install: $(STAMP)
 
@@ -22,6 +22,17 @@ $(STAMP): pyproject.toml constraints.txt
 		|| $(BIN)/python -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev]'
 	@touch $(STAMP)
 
+# The BigQuery emulator the tests run against (crucible pins duckdb 1.5.6 and sqlglot 30.22: its own venv).
+BQ_VENV := .venv-bq
+BQ_STAMP := $(BQ_VENV)/.installed-0.1.0a2
+bq-emulator: $(BQ_STAMP)
+
+$(BQ_STAMP): $(STAMP)
+	@test -x $(BQ_VENV)/bin/python || $(PYTHON) -m venv $(BQ_VENV)
+	@$(BIN)/uv pip install -q --python $(BQ_VENV)/bin/python 'crucible-emulator[server]==0.1.0a2' \
+		|| $(BQ_VENV)/bin/python -m pip install -q --disable-pip-version-check 'crucible-emulator[server]==0.1.0a2'
+	@touch $(BQ_STAMP)
+
 demo: install
 	$(BIN)/cloudact demo
 
@@ -32,14 +43,18 @@ prefect: install
 serve: install
 	$(BIN)/cloudact serve
 
-test: install
+# Two pytest workers, one test file each at a time. Schemathesis names every generated test alike, which
+# pytest-xdist cannot tell apart: that file runs on its own.
+SERIAL_TESTS := tests/api/test_openapi_schemathesis.py
+test: install bq-emulator
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile --ignore=$(SERIAL_TESTS)
+	$(BIN)/python -m pytest -q $(SERIAL_TESTS)
 
+# Issue 7's benchmarks, one table (about 25 minutes on 2 cores); BENCHMARKS.md records method and results.
 bench: install
-	$(BIN)/python -m bench.bench_foundation
-	$(BIN)/python -m bench.bench_api_reads --rows 1000000
+	$(BIN)/python -m bench
 
 lint: install
 	$(BIN)/ruff check .
@@ -51,4 +66,4 @@ lock: install
 	  $(BIN)/uv pip freeze --python $(BIN)/python | grep -v -e '^-e' -e '^pip==' -e '^setuptools==' -e '^uv=='; } > constraints.txt
 
 clean:
-	rm -rf $(VENV) .cloudact target logs focus-validation .pytest_cache
+	rm -rf $(VENV) $(BQ_VENV) .cloudact target logs focus-validation .pytest_cache

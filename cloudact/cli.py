@@ -358,11 +358,12 @@ def quota_show(org: Annotated[str, typer.Option("--org", help="Org slug")]) -> N
 @app.command()
 def ingest(
     org: Annotated[str, typer.Option("--org", help="Org slug")],
-    provider: Annotated[str, typer.Option("--provider", help="openai, aws, azure or oci")],
+    provider: Annotated[str, typer.Option("--provider", help="openai, aws, azure, oci or gcp")],
     source: Annotated[
         str | None,
-        typer.Option("--source", help="aws/azure/oci: export file, folder or s3:// / az:// / oci:// URL. openai: API "
-                     "base URL or a JSON file of Costs API buckets/pages (served locally)."),
+        typer.Option("--source", help="aws/azure/oci/gcp: export file, folder or s3:// / az:// / oci:// / gs:// URL. "
+                     "openai: API base URL or a JSON file of Costs API buckets/pages (served locally). anthropic: "
+                     "API base URL or a JSON file {cost_report: [...], usage_report: [...]} of report pages."),
     ] = None,
     api_key: Annotated[
         str | None, typer.Option("--api-key", envvar="CLOUDACT_OPENAI_ADMIN_KEY", help="OpenAI admin key",
@@ -395,6 +396,7 @@ def _ingest(
     from ingestion.pipelines import (
         aws_source_for,
         azure_source_for,
+        gcp_source_for,
         ingest_openai_buckets,
         load_buckets,
         oci_source_for,
@@ -404,12 +406,15 @@ def _ingest(
 
     file_sources = {"aws": (aws_source_for, "a CUR file, folder or s3:// URL"),
                     "azure": (azure_source_for, "a Cost Management export file, folder or az:// URL"),
-                    "oci": (oci_source_for, "a cost report file, folder or oci:// URL")}  # fmt: skip
+                    "oci": (oci_source_for, "a cost report file, folder or oci:// URL"),
+                    "gcp": (gcp_source_for, "an export rows file (NDJSON/Parquet), folder or gs:// URL")}  # fmt: skip
     if provider in file_sources:
         source_for, what = file_sources[provider]
         if not source:
             _fail(f"--source is required for {provider} ({what})", 2)
         return run_ingest(settings, slug, provider, source_for(source))
+    if provider == "anthropic":
+        return _ingest_anthropic(settings, slug, source, api_key, account_id)
     if source and not source.startswith(("http://", "https://")):
         return ingest_openai_buckets(settings, slug, load_buckets(Path(source)), account_id)
     if not api_key:
@@ -419,9 +424,30 @@ def _ingest(
     return run_ingest(settings, slug, "openai", openai_source_for(run_settings, api_key, account_id))
 
 
+def _ingest_anthropic(settings: Settings, slug: str, source: str | None, api_key: str | None, account_id: str) -> Any:
+    import os
+
+    from ingestion.pipelines import anthropic_source_for, ingest_anthropic_pages, run_ingest
+
+    if source and not source.startswith(("http://", "https://")):
+        return ingest_anthropic_pages(settings, slug, Path(source), account_id)
+    if not api_key or api_key.startswith("sk-admin-"):  # --api-key's env default is the OpenAI key
+        api_key = os.environ.get("CLOUDACT_ANTHROPIC_ADMIN_KEY")
+    if not api_key:
+        _fail("an Anthropic admin key is required: --api-key or CLOUDACT_ANTHROPIC_ADMIN_KEY", 2)
+    assert api_key is not None
+    run_settings = settings.model_copy(update={"anthropic_base_url": source}) if source else settings
+    return run_ingest(settings, slug, "anthropic", anthropic_source_for(run_settings, api_key, account_id))
+
+
 @app.command()
-def transform(org: Annotated[str, typer.Option("--org", help="Org slug")]) -> None:
-    """Build cost_data_standard_1_3 for one org with dbt (seeds, models and tests)."""
+def transform(
+    org: Annotated[str, typer.Option("--org", help="Org slug")],
+    full_refresh: Annotated[
+        bool, typer.Option("--full-refresh", help="Rebuild every billing period, not only the re-delivered ones")
+    ] = False,
+) -> None:
+    """Build cost_data_standard_1_3 for one org with dbt (seeds, models and tests), incrementally by billing period."""
     from cloudact.read_cache import invalidate
     from cloudact.transform import transform_org
 
@@ -430,7 +456,7 @@ def transform(org: Annotated[str, typer.Option("--org", help="Org slug")]) -> No
     def action() -> None:
         slug = _existing_org(settings, org)
         with _step(f"dbt build for {slug}"):
-            result = transform_org(settings, slug)
+            result = transform_org(settings, slug, full_refresh=full_refresh)
         invalidate(get_warehouse(settings), slug, settings)  # publish the API's read snapshot
         console.print(f"{result.nodes} dbt nodes passed; {slug}_prod.cost_data_standard_1_3 is up to date")
 
@@ -500,6 +526,7 @@ def saas_add(
     start: Annotated[str, typer.Option("--start", help="YYYY-MM-DD")],
     currency: Annotated[str, typer.Option("--currency", help="ISO 4217 code")] = "USD",
     end: Annotated[str | None, typer.Option("--end", help="YYYY-MM-DD (cancellation date)")] = None,
+    timing: Annotated[str, typer.Option("--timing", help="advance (invoiced up front) or arrears")] = "advance",
 ) -> None:
     """Store a SaaS subscription (its FOCUS rows come with the SaaS models)."""
     from datetime import date
@@ -516,6 +543,7 @@ def saas_add(
                 get_warehouse(settings), slug, provider=provider, plan=plan, seats=seats,
                 unit_price=Decimal(unit_price), currency=currency.upper(), billing_cycle=cycle,
                 start_date=date.fromisoformat(start), end_date=date.fromisoformat(end) if end else None,
+                billing_timing=timing,
             )  # fmt: skip
         except SubscriptionError as exc:
             _fail(f"--{exc.field.replace('_', '-')}: {exc}", 2)
@@ -525,7 +553,8 @@ def saas_add(
             return
         price = f"{item.unit_price} {item.currency}"
         console.print(f"[green]✓[/] subscription {item.subscription_id}: {item.provider} {item.plan}, "
-                      f"{item.seats} seats × {price} per {item.billing_cycle} cycle")  # fmt: skip
+                      f"{item.seats} seats × {price} per {item.billing_cycle} cycle, "
+                      f"invoiced in {item.billing_timing}")  # fmt: skip
 
     _run(action)
 
@@ -536,11 +565,11 @@ def saas_list(org: Annotated[str, typer.Option("--org", help="Org slug")]) -> No
     from cloudact.subscriptions import list_subscriptions
 
     settings = _settings()
-    table = Table("id", "provider", "plan", "seats", "unit price", "cycle", "start", "end")
+    table = Table("id", "provider", "plan", "seats", "unit price", "cycle", "timing", "start", "end")
     for item in _run(lambda: list_subscriptions(get_warehouse(settings), _existing_org(settings, org), 1000)):
         table.add_row(item.subscription_id, item.provider, item.plan, str(item.seats),
-                      f"{item.unit_price} {item.currency}", item.billing_cycle, str(item.start_date),
-                      str(item.end_date or ""))  # fmt: skip
+                      f"{item.unit_price} {item.currency}", item.billing_cycle, item.billing_timing,
+                      str(item.start_date), str(item.end_date or ""))  # fmt: skip
     console.print(table)
 
 
@@ -560,6 +589,144 @@ def saas_remove(
         except SubscriptionNotFoundError as exc:
             _fail(str(exc))
         console.print(f"[green]✓[/] subscription {subscription_id} removed")
+
+    _run(action)
+
+
+agreement_app = typer.Typer(help="SaaS spend agreements (commit to spend an amount over a term).", no_args_is_help=True)
+saas_app.add_typer(agreement_app, name="agreement")
+usage_app = typer.Typer(help="Monthly usage against a SaaS spend agreement.", no_args_is_help=True)
+saas_app.add_typer(usage_app, name="usage")
+
+
+def _agreement_call(action: Callable[[], Any]) -> Any:
+    """Run a spend-agreement call, turning its input errors into a usage error (2) and a missing id into 1."""
+    from decimal import InvalidOperation
+
+    from cloudact.spend_agreements import AgreementError, AgreementNotFoundError
+
+    try:
+        return action()
+    except AgreementError as exc:
+        _fail(f"--{exc.field.replace('_', '-')}: {exc}", 2)
+    except AgreementNotFoundError as exc:
+        _fail(str(exc))
+    except (ValueError, InvalidOperation) as exc:
+        _fail(f"invalid value: {exc} (dates are YYYY-MM-DD, amounts decimals such as 12.50)", 2)
+    return None
+
+
+@agreement_app.command("add")
+def saas_agreement_add(
+    org: Annotated[str, typer.Option("--org", help="Org slug")],
+    provider: Annotated[str, typer.Option("--provider", help="e.g. Acme Co")],
+    service: Annotated[str, typer.Option("--service", help="e.g. AwesomeDB")],
+    sku: Annotated[str, typer.Option("--sku", help="The usage SKU, e.g. U-123")],
+    unit: Annotated[str, typer.Option("--unit", help="Usage unit, e.g. 'Server Hours'")],
+    list_price: Annotated[str, typer.Option("--list-price", help="List price per unit")],
+    contracted_price: Annotated[str, typer.Option("--contracted-price", help="Contracted price per unit")],
+    commitment: Annotated[str, typer.Option("--commitment", help="Amount committed over the whole term")],
+    start: Annotated[str, typer.Option("--start", help="YYYY-MM-01")],
+    end: Annotated[str, typer.Option("--end", help="YYYY-MM-01 (exclusive)")],
+    monthly_minimum: Annotated[str | None, typer.Option("--monthly-minimum", help="Spend floor per month")] = None,
+    prepaid: Annotated[bool, typer.Option("--prepaid/--arrears", help="Paid up front, or billed monthly")] = False,
+    currency: Annotated[str, typer.Option("--currency", help="ISO 4217 code")] = "USD",
+) -> None:
+    """Store a spend agreement (its FOCUS rows come with the SaaS models)."""
+    from datetime import date
+
+    from cloudact.spend_agreements import create_agreement
+
+    settings = _settings()
+
+    def action() -> None:
+        slug = _existing_org(settings, org)
+        item = _agreement_call(lambda: create_agreement(
+            get_warehouse(settings), slug, provider=provider, service_name=service, sku_id=sku, usage_unit=unit,
+            list_unit_price=list_price, contracted_unit_price=contracted_price, commitment_amount=commitment,
+            monthly_minimum=monthly_minimum, prepaid=prepaid, currency=currency.upper(),
+            start_date=date.fromisoformat(start), end_date=date.fromisoformat(end),
+        ))  # fmt: skip
+        console.print(f"[green]✓[/] agreement {item.agreement_id}: {item.provider} {item.service_name}, "
+                      f"{item.commitment_amount} {item.currency} from {item.start_date} to {item.end_date}, "
+                      f"{'prepaid' if item.prepaid else 'billed in arrears'}", highlight=False)  # fmt: skip
+
+    _run(action)
+
+
+@agreement_app.command("list")
+def saas_agreement_list(org: Annotated[str, typer.Option("--org", help="Org slug")]) -> None:
+    """An org's spend agreements."""
+    from cloudact.spend_agreements import list_agreements
+
+    settings = _settings()
+    table = Table("id", "provider", "service", "sku", "unit price (list)", "commitment", "monthly min", "paid",
+                  "start", "end")  # fmt: skip
+    for item in _run(lambda: list_agreements(get_warehouse(settings), _existing_org(settings, org), 1000)):
+        table.add_row(item.agreement_id, item.provider, item.service_name, item.sku_id,
+                      f"{item.contracted_unit_price} ({item.list_unit_price}) {item.currency}/{item.usage_unit}",
+                      f"{item.commitment_amount} {item.currency}", str(item.monthly_minimum or ""),
+                      "prepaid" if item.prepaid else "arrears", str(item.start_date), str(item.end_date))  # fmt: skip
+    console.print(table)
+
+
+@agreement_app.command("remove")
+def saas_agreement_remove(
+    org: Annotated[str, typer.Option("--org", help="Org slug")],
+    agreement_id: Annotated[str, typer.Argument(help="Agreement id (from `saas agreement list`)")],
+) -> None:
+    """Remove a spend agreement and its usage."""
+    from cloudact.spend_agreements import delete_agreement
+
+    settings = _settings()
+
+    def action() -> None:
+        slug = _existing_org(settings, org)
+        _agreement_call(lambda: delete_agreement(get_warehouse(settings), slug, agreement_id))
+        console.print(f"[green]✓[/] agreement {agreement_id} removed")
+
+    _run(action)
+
+
+@usage_app.command("add")
+def saas_usage_add(
+    org: Annotated[str, typer.Option("--org", help="Org slug")],
+    agreement_id: Annotated[str, typer.Argument(help="Agreement id (from `saas agreement list`)")],
+    month: Annotated[str, typer.Option("--month", help="YYYY-MM")],
+    quantity: Annotated[str, typer.Option("--quantity", help="Usage in the agreement's unit (replaces the month's)")],
+) -> None:
+    """Set one month's usage of a spend agreement."""
+    from datetime import date
+
+    from cloudact.spend_agreements import set_usage
+
+    settings = _settings()
+
+    def action() -> None:
+        slug = _existing_org(settings, org)
+        item = _agreement_call(lambda: set_usage(get_warehouse(settings), slug, agreement_id,
+                                                 date.fromisoformat(f"{month[:7]}-01"), quantity))  # fmt: skip
+        console.print(f"[green]✓[/] {agreement_id} {item.usage_month:%Y-%m}: {item.quantity}", highlight=False)
+
+    _run(action)
+
+
+@usage_app.command("list")
+def saas_usage_list(
+    org: Annotated[str, typer.Option("--org", help="Org slug")],
+    agreement_id: Annotated[str, typer.Argument(help="Agreement id (from `saas agreement list`)")],
+) -> None:
+    """The usage entered for a spend agreement, by month."""
+    from cloudact.spend_agreements import list_usage
+
+    settings = _settings()
+
+    def action() -> None:
+        slug = _existing_org(settings, org)
+        table = Table("month", "quantity")
+        for item in _agreement_call(lambda: list_usage(get_warehouse(settings), slug, agreement_id)):
+            table.add_row(f"{item.usage_month:%Y-%m}", str(item.quantity))
+        console.print(table)
 
     _run(action)
 

@@ -183,11 +183,13 @@ class GcpServiceAccountKey(BaseModel):
 
 
 class GcpCredentials(_ProviderCredentials):
-    """A service-account key plus the BigQuery table Cloud Billing exports to."""
+    """A service-account key plus the BigQuery table Cloud Billing exports to, or a folder of exported rows."""
 
     SECRETS: ClassVar[dict[str, Redaction]] = {"service_account_json": "hidden"}
 
-    service_account_json: Annotated[GcpServiceAccountKey, BeforeValidator(_json_object)]
+    service_account_json: Annotated[GcpServiceAccountKey, BeforeValidator(_json_object)] | None = None
+    # Embedded/on-premise use: the export's rows extracted to files (bq extract, NDJSON or Parquet) in a local folder.
+    export_path: Annotated[str, _matching(r"/[^\x00]*", "an absolute local folder path")] | None = None
     billing_export_table: (
         Annotated[
             str,
@@ -212,6 +214,12 @@ class GcpCredentials(_ProviderCredentials):
                 name: key[name] for name in GcpServiceAccountKey.PUBLIC if isinstance(key.get(name), str)
             }
         return summary
+
+    @model_validator(mode="after")
+    def _key_or_folder(self) -> GcpCredentials:
+        if self.export_path is None and self.service_account_json is None:
+            raise _FieldProblem("service_account_json", "required (or export_path, a folder of exported rows)")
+        return self
 
 
 class AwsCredentials(_ProviderCredentials):
@@ -300,6 +308,8 @@ class AzureCredentials(_ProviderCredentials):
         ]
         | None
     ) = None
+    # Cost Management export runs synced to a local folder (e.g. by azcopy); read instead of export_container.
+    export_path: Annotated[str, _matching(r"/[^\x00]*", "an absolute local folder path")] | None = None
 
     @model_validator(mode="after")
     def _scope_and_secret(self) -> AzureCredentials:
@@ -338,6 +348,9 @@ class OciCredentials(_ProviderCredentials):
     ]
     pass_phrase: str | None = None
     region: Annotated[str, _matching(_REGION, "an OCI region identifier such as 'us-ashburn-1'")]
+    # Cost and FOCUS reports synced from the tenancy's report bucket to a local folder (e.g. by `oci os object
+    # bulk-download`); the pipeline reads them from there.
+    export_path: Annotated[str, _matching(r"/[^\x00]*", "an absolute local folder path")] | None = None
 
     @model_validator(mode="after")
     def _pass_phrase_matches_key(self) -> OciCredentials:
@@ -345,6 +358,18 @@ class OciCredentials(_ProviderCredentials):
             raise _FieldProblem("pass_phrase", "required: the private key is encrypted")
         return self
 
+
+class LocalExportCredentials(_ProviderCredentials):
+    """Azure or OCI exports that the customer's own job syncs to a local folder (azcopy, `oci os object
+    bulk-download`): the pipeline reads the folder and needs no cloud credentials, as AWS's and GCP's export_path."""
+
+    SECRETS: ClassVar[dict[str, Redaction]] = {}
+
+    export_path: Annotated[str, _matching(r"/[^\x00]*", "an absolute local folder path")]
+
+
+# Providers whose integration may be a local export folder alone (AWS and GCP take export_path in their own shapes).
+LOCAL_EXPORT_PROVIDERS = ("azure", "oci")
 
 PROVIDER_CREDENTIALS: dict[str, type[_ProviderCredentials]] = {
     "openai": OpenAICredentials,
@@ -370,6 +395,8 @@ def validate_credentials(provider: str, payload: dict[str, Any]) -> dict[str, An
         CredentialError: Unknown provider, unknown field, or a field without the expected shape.
     """
     model = _model(provider)
+    if provider in LOCAL_EXPORT_PROVIDERS and isinstance(payload, dict) and set(payload) == {"export_path"}:
+        model = LocalExportCredentials
     if not isinstance(payload, dict):
         raise CredentialError(provider, [("", f"expected an object of fields, got {type(payload).__name__}")])
     problems: list[tuple[str, str]] = []

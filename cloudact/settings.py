@@ -15,6 +15,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_ROOT_API_KEY = "dev-root-key-change-me"
 OPENAI_BASE_URL = "https://api.openai.com/v1"
+ANTHROPIC_BASE_URL = "https://api.anthropic.com/v1"
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -35,6 +36,15 @@ class Settings(BaseSettings):
     bq_project: str | None = None
     bq_location: str = "US"
     bq_keyfile: Path | None = None
+    bq_api_endpoint: str | None = Field(
+        default=None, description="BigQuery REST endpoint override (an emulator, e.g. http://127.0.0.1:9050)"
+    )
+    bq_inline_params: bool = Field(
+        default=False, description="Render @name parameters as escaped literals (emulators without query parameters)"
+    )
+    bq_max_bytes_billed: int | None = Field(
+        default=None, ge=1, description="Cap on the bytes one BigQuery query of CloudAct may bill (fails above it)"
+    )
 
     control_plane: Literal["sqlite", "postgres", "supabase"] = "sqlite"
     database_url: str | None = Field(default=None, description="SQLAlchemy URL; default <data_dir>/control_plane.db")
@@ -59,6 +69,16 @@ class Settings(BaseSettings):
     openai_base_url: str = OPENAI_BASE_URL
     openai_initial_days: int = Field(default=90, ge=1, description="How far back the first OpenAI load reads")
     openai_lag_days: int = Field(default=2, ge=0, description="Days re-read on every OpenAI load (still-open days)")
+    anthropic_base_url: str = ANTHROPIC_BASE_URL
+    anthropic_initial_days: int = Field(default=90, ge=1, description="How far back the first Anthropic load reads")
+    anthropic_lag_days: int = Field(default=2, ge=0, description="Days re-read on every Anthropic load (open days)")
+    anthropic_endpoints: Literal["legacy"] = Field(
+        default="legacy", description="Anthropic report endpoints: the legacy usage/cost reports (analytics API later)"
+    )
+    # GenAI admin API retries of HTTP 429/5xx; unset = dlt's RUNTIME__REQUEST_* settings (5 tries, factor 1, 300 s).
+    genai_http_max_attempts: int | None = Field(default=None, ge=1, description="Tries per GenAI API request")
+    genai_http_backoff_seconds: float | None = Field(default=None, ge=0, description="Exponential backoff factor")
+    genai_http_max_delay_seconds: float | None = Field(default=None, ge=0, description="Longest wait between retries")
 
     pipeline_retry_delays: list[float] = Field(
         default_factory=lambda: [10.0, 60.0, 300.0],

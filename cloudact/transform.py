@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
 import os
 import threading
@@ -34,7 +36,20 @@ def dbt_env(settings: Settings) -> dict[str, str]:
         "DBT_LOG_PATH": str(data_dir / "dbt" / "logs"),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         "DO_NOT_TRACK": "1",
+        # The BigQuery targets read these (profiles.yml): a Settings object, not only the environment, decides.
+        "CLOUDACT_BQ_PROJECT": settings.bq_project or "",
+        "CLOUDACT_BQ_LOCATION": settings.bq_location,
+        "CLOUDACT_BQ_KEYFILE": str(settings.bq_keyfile or ""),
+        "CLOUDACT_BQ_API_ENDPOINT": settings.bq_api_endpoint or "",
+        "CLOUDACT_BQ_MAX_BYTES_BILLED": str(settings.bq_max_bytes_billed or 0),
     }
+
+
+def dbt_target(settings: Settings) -> str:
+    """The profiles.yml target: ``local`` (DuckDB), ``bigquery``, or ``emulator`` (BigQuery with an API endpoint)."""
+    if settings.warehouse != "bigquery":
+        return "local"
+    return "emulator" if settings.bq_api_endpoint else "bigquery"
 
 
 # The manifest is parsed once per process and target with this placeholder tenant, then pointed at each org by
@@ -52,7 +67,7 @@ def run_dbt(settings: Settings, args: list[str], manifest: Any = None) -> Any:
     saved = {key: os.environ.get(key) for key in env}
     os.environ.update(env)
     try:
-        target = "bigquery" if settings.warehouse == "bigquery" else "local"
+        target = dbt_target(settings)
         return dbtRunner(manifest=manifest).invoke(
             [*args, "--project-dir", str(REPO_ROOT), "--profiles-dir", str(REPO_ROOT), "--target", target, "--quiet"]
         )
@@ -89,8 +104,8 @@ def _point_manifest_at(entry: list[Any], org_slug: str) -> Any:
             if getattr(node, "schema", None) == old:
                 node.schema = new
             relation = getattr(node, "relation_name", None)
-            if relation and f'"{old}"' in relation:
-                node.relation_name = relation.replace(f'"{old}"', f'"{new}"')
+            if relation and (f'"{old}"' in relation or f"`{old}`" in relation):  # DuckDB / BigQuery quoting
+                node.relation_name = relation.replace(f'"{old}"', f'"{new}"').replace(f"`{old}`", f"`{new}`")
         entry[1] = org_slug
     return manifest
 
@@ -105,24 +120,48 @@ def _parsed_manifest(settings: Settings) -> list[Any]:
     return _MANIFESTS[key]
 
 
-def transform_org(settings: Settings, org_slug: str, reuse_manifest: bool = True) -> TransformResult:
+@functools.cache
+def focus_fingerprint() -> str:
+    """SHA-256 over the files that decide FOCUS rows: dbt_project.yml and the models, macros and seeds.
+
+    The FOCUS table remembers the fingerprint of the project that built it; a build with another one (an upgrade, a
+    changed service-category seed) rebuilds every billing period instead of only the re-delivered ones.
+    """
+    digest = hashlib.sha256()
+    files = [REPO_ROOT / "dbt_project.yml"]
+    for folder in ("models", "macros", "seeds"):
+        files.extend(sorted(path for path in (REPO_ROOT / "dbt_project" / folder).rglob("*") if path.is_file()))
+    for path in files:
+        digest.update(str(path.relative_to(REPO_ROOT)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def transform_org(
+    settings: Settings, org_slug: str, reuse_manifest: bool = True, full_refresh: bool = False
+) -> TransformResult:
     """``dbt build`` (seeds, models, tests) for one org into ``{org_slug}_prod``.
 
     With ``reuse_manifest`` the project is parsed once per process and the parsed manifest reused for every org.
+    The FOCUS table is incremental: only the billing periods whose raw data changed are rebuilt, unless
+    ``full_refresh`` (or a changed project, see ``focus_fingerprint``) rebuilds all of them.
 
     Raises:
         TransformError: If any node fails or errors.
     """
     validate_slug(org_slug)
-    if settings.warehouse == "duckdb":
-        from cloudact.saas import sync_subscriptions
-        from cloudact.warehouse import get_warehouse
+    from cloudact.saas import sync_subscriptions
+    from cloudact.warehouse import get_warehouse
 
-        # The org's SaaS subscriptions live in the platform file, which dbt cannot see: copy them to its dataset.
-        warehouse = get_warehouse(settings)
+    # The org's SaaS subscriptions and agreements live in the shared dataset (on DuckDB, the platform file, which dbt
+    # cannot see): copy them to its dataset, where the staging models read them.
+    warehouse = get_warehouse(settings)
+    if settings.warehouse == "duckdb":
         warehouse.bootstrap()  # a warehouse set up by hand (no onboarding) still has the shared tables
-        sync_subscriptions(warehouse, org_slug)
-    args = ["build", "--vars", json.dumps({"org_slug": org_slug})]
+    sync_subscriptions(warehouse, org_slug)
+    args = ["build", "--vars", json.dumps({"org_slug": org_slug, "focus_fingerprint": focus_fingerprint()})]
+    if full_refresh:
+        args.append("--full-refresh")
     if reuse_manifest:
         with _MANIFEST_LOCK:  # the shared manifest points at one org at a time
             result = run_dbt(settings, args, _point_manifest_at(_parsed_manifest(settings), org_slug))

@@ -9,11 +9,11 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 import duckdb
 
-from cloudact.settings import Settings, SettingsError
+from cloudact.settings import Settings
 from cloudact.tenancy import SHARED_DATASET, tenant_dataset, validate_slug
 from cloudact.warehouse_schema import DUCKDB_TYPES, SHARED_TABLES, BootstrapReport
 
@@ -43,6 +43,8 @@ class Sql(Protocol):
 
 class Warehouse(Sql, Protocol):
     """Operations the CLI, API and flows need from the warehouse."""
+
+    SQL_TYPES: ClassVar[dict[str, str]]
 
     def shared_table(self, name: str) -> str: ...
     def query_tenant(self, sql: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]: ...
@@ -85,6 +87,9 @@ class DuckDBWarehouse:
     apart, a pipeline building an org never blocks the API's key checks, and the API's cost reads come from
     snapshots (``cloudact.snapshots``), not from this file.
     """
+
+    # The warehouse's names of the neutral column types (warehouse_schema.py), for tables built by our own SQL.
+    SQL_TYPES: ClassVar[dict[str, str]] = DUCKDB_TYPES
 
     path: Path
     platform_path: Path | None = None
@@ -279,11 +284,10 @@ def _identifier(name: str) -> str:
     return name
 
 
-def get_warehouse(settings: Settings) -> DuckDBWarehouse:
-    """The warehouse selected by ``CLOUDACT_WAREHOUSE``."""
-    if settings.warehouse != "duckdb":
-        raise SettingsError(
-            "CLOUDACT_WAREHOUSE=bigquery: dbt (--target bigquery) and dlt support it, but the CLI's warehouse "
-            "operations (onboarding, export) run on DuckDB only in this release"
-        )
+def get_warehouse(settings: Settings) -> Warehouse:
+    """The warehouse selected by ``CLOUDACT_WAREHOUSE``: ``DuckDBWarehouse`` or ``BigQueryWarehouse``."""
+    if settings.warehouse == "bigquery":
+        from cloudact.warehouse_bigquery import BigQueryWarehouse
+
+        return BigQueryWarehouse.from_settings(settings)
     return DuckDBWarehouse(settings.resolved_duckdb_path, settings.resolved_platform_path)

@@ -116,6 +116,38 @@ SHARED_TABLES: dict[str, tuple[tuple[str, str], ...]] = {
         ("status", "string"),
         ("created_at", "timestamp"),
         ("updated_at", "timestamp"),
+        # 'advance' (invoiced on a cycle's first day; null on rows from before the column) or 'arrears' (at its end).
+        ("billing_timing", "string"),
+    ),
+    # SaaS spend agreements (commit to spend an amount over a term; usage at a contracted unit price; unused fees).
+    "org_spend_agreements": (
+        ("org_slug", "string"),
+        ("agreement_id", "string"),
+        ("provider", "string"),
+        ("service_name", "string"),
+        ("sku_id", "string"),
+        ("usage_unit", "string"),
+        ("list_unit_price", "decimal"),
+        ("contracted_unit_price", "decimal"),
+        ("commitment_amount", "decimal"),
+        ("monthly_minimum", "decimal"),
+        ("prepaid", "bool"),
+        ("currency", "string"),
+        ("start_date", "date"),
+        ("end_date", "date"),
+        ("hierarchy_node_id", "string"),
+        ("status", "string"),
+        ("created_at", "timestamp"),
+        ("updated_at", "timestamp"),
+    ),
+    # Usage entered against a spend agreement: one quantity (in the agreement's usage unit) per calendar month.
+    "org_spend_agreement_usage": (
+        ("org_slug", "string"),
+        ("agreement_id", "string"),
+        ("usage_month", "date"),
+        ("quantity", "decimal"),
+        ("created_at", "timestamp"),
+        ("updated_at", "timestamp"),
     ),
     # Bumped when a pipeline run of the org completes: read caches key on it, so they drop stale results at once.
     "org_data_versions": (

@@ -65,3 +65,42 @@ def table_state(settings: Settings, sql: str) -> list[tuple[object, ...]]:
         return []
     finally:
         con.close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def focus_validator_ready(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The FOCUS validator builds its own venv on first use (about two minutes): done once, under a file lock, so
+    that the test workers of `make test` (pytest-xdist) never build it at the same time."""
+    import fcntl
+    import subprocess
+
+    venv = Path(os.environ.get("FOCUS_VALIDATOR_VENV", Path.home() / ".cache" / "focus-validator-venv"))
+    if (venv / "bin" / "focus-validator").exists():
+        return
+    venv.parent.mkdir(parents=True, exist_ok=True)
+    with open(venv.parent / "focus-validator-venv.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (venv / "bin" / "focus-validator").exists():
+            tiny = tmp_path_factory.mktemp("validator") / "tiny.csv"
+            tiny.write_text("BilledCost\n1\n")  # not FOCUS: the run only installs the venv; its verdict is ignored
+            subprocess.run(
+                [str(SHARED / "focus-validator" / "validate"), str(tiny)],
+                capture_output=True, check=False, timeout=900,
+                env={**os.environ, "FOCUS_VALIDATOR_OUT": str(tiny.parent / "out")},
+            )  # fmt: skip
+
+
+@pytest.fixture(autouse=True)
+def no_prefect_api_unless_asked(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Tests run with no Prefect API configured (the in-process path), unless they use the flows' test harness.
+
+    `make test` runs test files on two workers one after the other: the harness a flows test started earlier in the
+    same worker must not turn another file's in-process trigger into a Prefect deployment run.
+    """
+    if "prefect_harness" in request.fixturenames:
+        yield
+        return
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    with temporary_settings(restore_defaults={PREFECT_API_URL}):
+        yield

@@ -140,7 +140,10 @@ BAD_FIELDS = [
 ]
 
 
-@pytest.mark.parametrize("provider, change, field, secret", BAD_FIELDS)
+# Ids without the secret (some are generated per run, and pytest-xdist workers must collect the same ids).
+@pytest.mark.parametrize(
+    "provider, change, field, secret", BAD_FIELDS, ids=[f"{case[0]}-{case[2]}-{n}" for n, case in enumerate(BAD_FIELDS)]
+)
 def test_a_bad_field_is_named_without_echoing_secrets(
     provider: str, change: dict[str, Any], field: str, secret: str | None
 ) -> None:
@@ -259,3 +262,12 @@ def test_redacted_shapes() -> None:
     assert redacted("oci", validate_credentials("oci", VALID["oci"]))["private_key"] == REDACTED
     # Stored dicts are summarised without re-validation; unknown keys are dropped rather than guessed about.
     assert redacted("openai", {"admin_key": "short", "legacy_field": "SECRET?"}) == {"admin_key": REDACTED}
+
+
+@pytest.mark.parametrize("provider", ["azure", "oci"])
+def test_a_local_export_folder_alone_is_an_integration(provider: str) -> None:
+    assert validate_credentials(provider, {"export_path": "/srv/exports"}) == {"export_path": "/srv/exports"}
+    assert redacted(provider, {"export_path": "/srv/exports"}) == {"export_path": "/srv/exports"}
+    assert "export_path" in dict(_error(provider, {"export_path": "relative/folder"}).problems)
+    # With any cloud field the provider's full shape applies, and its missing fields are named.
+    assert "export_path" not in dict(_error(provider, {"export_path": "/srv/exports", "region": "x"}).problems)

@@ -84,8 +84,8 @@ def test_invalid_slug_is_rejected_before_anything_runs(cli_env: Path) -> None:
 def test_unknown_org_and_provider_are_clear_errors(cli_env: Path) -> None:
     code, output = _cli("transform", "--org", "nobody_here")
     assert code == 1 and "no org 'nobody_here'" in output
-    code, output = _cli("ingest", "--org", "nobody_here", "--provider", "gcp")
-    assert code == 2 and "unknown provider 'gcp'" in output
+    code, output = _cli("ingest", "--org", "nobody_here", "--provider", "digitalocean")
+    assert code == 2 and "unknown provider 'digitalocean'" in output
     code, output = _cli("org", "create", "Hooli", "--json")
     slug = json.loads(output.strip().splitlines()[-1])["org_slug"]
     code, output = _cli("export", "--org", slug, "--out", "x.parquet")

@@ -1,7 +1,21 @@
 {#- FOCUS 1.3 Cost and Usage: the 65 columns in the order of the spec's column list, then our x_ columns. This is the
-    only model that speaks FOCUS Column IDs; everything upstream is snake_case. -#}
+    only model that speaks FOCUS Column IDs; everything upstream is snake_case.
+    Incremental: a build replaces only the billing periods int_focus_changed_periods lists (re-delivered, new or vanished
+    ones): the pre-hook deletes their rows, the body selects their rows anew, both in one transaction. The first build,
+    `--full-refresh`, and a build after the project changed (another focus_fingerprint) rebuild everything. -#}
+-- depends_on: {{ ref('int_focus_changed_periods') }}
+{{ config(
+    materialized='incremental',
+    incremental_strategy=('merge' if target.type == 'bigquery' else 'append'),
+    partition_by=({'field': 'ChargePeriodStart', 'data_type': 'timestamp', 'granularity': 'day'} if target.type == 'bigquery' else none),
+    cluster_by=(['ServiceProviderName', 'SubAccountId', 'ServiceName'] if target.type == 'bigquery' else none),
+    on_schema_change='append_new_columns',
+    pre_hook="{{ focus_delete_changed_periods() }}",
+    post_hook="{{ focus_record_build_state() }}",
+) }}
+
 with charges as (
-    select * from {{ ref('int_charges_categorized') }}
+    select * from {{ ref('int_charges_priced') }}
 ),
 
 focus as (
@@ -84,8 +98,15 @@ focus as (
         ai_project_id as x_AiProjectId,
         ai_api_key_id as x_AiApiKeyId,
         provider_details as x_ProviderDetails,
+        calculated_cost as x_CalculatedCost,
+        billed_cost - calculated_cost as x_CostVariance,
         load_id as x_LoadId
     from charges
 )
 
 select * from focus
+{%- if is_incremental() %}
+where {{ period_key('x_Provider', 'BillingAccountId', 'BillingPeriodStart') }} in (
+    select period_key from {{ ref('int_focus_changed_periods') }}
+)
+{%- endif %}

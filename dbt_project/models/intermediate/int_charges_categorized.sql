@@ -9,6 +9,9 @@ service_categories as (
     select 'openai' as provider, service_code, service_name, service_category, service_subcategory
     from {{ ref('openai_service_categories') }}
     union all
+    select 'anthropic' as provider, service_code, service_name, service_category, service_subcategory
+    from {{ ref('anthropic_service_categories') }}
+    union all
     select 'saas' as provider, service_code, service_name, service_category, service_subcategory
     from {{ ref('saas_service_categories') }}
     union all
@@ -17,6 +20,9 @@ service_categories as (
     union all
     select 'oci' as provider, service_code, service_name, service_category, service_subcategory
     from {{ ref('oci_service_categories') }}
+    union all
+    select 'gcp' as provider, service_code, service_name, service_category, service_subcategory
+    from {{ ref('gcp_service_categories') }}
 ),
 
 categorized as (
@@ -28,7 +34,14 @@ categorized as (
         coalesce(charges.service_name, service_categories.service_name, charges.service_code) as service_name,
         {#- An unmapped service stays visible as Other; the lookup seeds are ours to extend. -#}
         coalesce(service_categories.service_category, 'Other') as service_category,
-        coalesce(service_categories.service_subcategory, 'Other (Other)') as service_subcategory
+        case
+            {#- Vertex AI mixes generative model SKUs with training, notebooks and endpoints: a GCP row whose SKU the
+                staging model recognised as generative AI (a model or token type) is Generative AI, the rest of the
+                service follows the seed. #}
+            when charges.provider = 'gcp' and (charges.ai_model is not null or charges.ai_token_type is not null)
+                then 'Generative AI'
+            else coalesce(service_categories.service_subcategory, 'Other (Other)')
+        end as service_subcategory
     from charges
     left join service_categories
         on charges.provider = service_categories.provider

@@ -8,13 +8,29 @@ with focus as (
 own_accounts as (
     select distinct 'aws_cur' as source_system, billing_account_id from {{ ref('stg_aws__cost_line_items') }}
     union all
+    select distinct 'aws_focus_export' as source_system, billing_account_id from {{ ref('stg_aws__focus_export') }}
+    union all
     select distinct 'openai_costs' as source_system, billing_account_id from {{ ref('stg_openai__costs') }}
     union all
+    select distinct 'openai_usage' as source_system, billing_account_id from {{ ref('stg_openai__usage') }}
+    union all
+    select distinct 'anthropic_cost_report' as source_system, billing_account_id from {{ ref('stg_anthropic__costs') }}
+    union all
+    select distinct 'anthropic_usage_report' as source_system, billing_account_id from {{ ref('stg_anthropic__usage') }}
+    union all
     select distinct 'saas_subscriptions' as source_system, billing_account_id from {{ ref('stg_saas__subscription_charges') }}
+    union all
+    select distinct 'saas_spend_agreements' as source_system, billing_account_id from {{ ref('stg_saas__spend_agreement_charges') }}
     union all
     select distinct 'azure_cost_details' as source_system, billing_account_id from {{ ref('stg_azure__cost_details') }}
     union all
     select distinct 'oci_cost_reports' as source_system, billing_account_id from {{ ref('stg_oci__cost_reports') }}
+    union all
+    select distinct 'azure_focus_cost' as source_system, billing_account_id from {{ ref('stg_azure__focus_costs') }}
+    union all
+    select distinct 'oci_focus_reports' as source_system, billing_account_id from {{ ref('stg_oci__focus_reports') }}
+    union all
+    select distinct 'gcp_billing_export' as source_system, billing_account_id from {{ ref('stg_gcp__billing_export') }}
 )
 
 select focus.*
