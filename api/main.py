@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from api.errors import ErrorBody, install_error_handlers
-from api.routers import billing, costs, hierarchy, orgs, pipelines, subscriptions, system
+from api.routers import agreements, billing, costs, hierarchy, orgs, pipelines, subscriptions, system
 
 
 def create_app() -> FastAPI:
@@ -19,7 +19,7 @@ def create_app() -> FastAPI:
         "everything an org does takes its `X-API-Key` and the org in the path.",
     )
     install_error_handlers(app)
-    for module in (system, billing, orgs, pipelines, costs, hierarchy, subscriptions):
+    for module in (system, billing, orgs, pipelines, costs, hierarchy, subscriptions, agreements):
         app.include_router(module.router)
 
     original_openapi = app.openapi

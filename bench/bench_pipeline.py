@@ -145,11 +145,20 @@ def _child(mode: str, data_dir: Path) -> dict[str, Any]:
     command = [sys.executable, "-m", "bench.bench_pipeline", "--child", mode, "--data-dir", str(data_dir)]
     process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, text=True)
     stdout = process.stdout.read() if process.stdout else ""
-    _, status, usage = os.wait4(process.pid, 0)
+    _, status, _ = os.wait4(process.pid, 0)
     if status != 0:
         raise RuntimeError(f"child {mode} failed with status {status}: {stdout[-500:]}")
     figures = json.loads(stdout.strip().splitlines()[-1])
-    return {"seconds": figures["seconds"], "rss_mb": usage.ru_maxrss / 1024}
+    return {"seconds": figures["seconds"], "rss_mb": figures["peak_rss_mb"]}
+
+
+def _peak_rss_mb() -> float:
+    """This process's peak resident set (VmHWM). Not the parent's wait4 ru_maxrss: Linux keeps that high-water mark
+    across fork and exec, so a child would report the (large) benchmark process it was forked from."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
 
 
 def child(mode: str, data_dir: Path) -> None:
@@ -175,7 +184,7 @@ def child(mode: str, data_dir: Path) -> None:
         result = run_dbt(settings, args)
         if not result.success:
             raise SystemExit(f"dbt run failed: {result.exception}")
-    sys.stdout.write(json.dumps({"seconds": time.perf_counter() - started}) + "\n")
+    sys.stdout.write(json.dumps({"seconds": time.perf_counter() - started, "peak_rss_mb": _peak_rss_mb()}) + "\n")
 
 
 def bench_build(out: Path, rows: int, repeat: int, incremental: bool) -> list[dict[str, Any]]:

@@ -27,6 +27,13 @@ log = logging.getLogger(__name__)
 # Providers the pipeline can ingest today; others' integrations are stored but skipped (and named in the run log).
 PIPELINE_PROVIDERS = ("openai", "aws", "gcp", "anthropic", "azure", "oci")
 TRANSIENT_STATUS = {408, 425, 429, 500, 502, 503, 504}
+# Where each file-based provider's exports are read from: the credential fields, in order of preference.
+EXPORT_LOCATIONS: dict[str, tuple[tuple[str, ...], str]] = {
+    "aws": (("export_path", "cur_bucket"), ""),
+    "azure": (("export_path", "export_container"), ""),
+    "gcp": (("export_path",), " (reading the export table in BigQuery directly is not built yet)"),
+    "oci": (("export_path",), " (reading the report bucket directly is not built yet)"),
+}
 
 
 class RunBusyError(RuntimeError):
@@ -92,44 +99,25 @@ def ingest_provider(settings: Settings, warehouse: Warehouse, keyring: Keyring, 
     Raises:
         IngestError: If the load fails (nothing of it is kept).
     """
-    from ingestion.pipelines import aws_source_for, openai_source_for, run_ingest
+    from ingestion import pipelines
 
     creds = get_credentials(warehouse, keyring, org_slug, provider)
     if provider == "openai":
-        source = openai_source_for(settings, creds["admin_key"], creds.get("organization_id") or org_slug)
-        return run_ingest(settings, org_slug, "openai", source).rows_loaded
+        source = pipelines.openai_source_for(settings, creds["admin_key"], creds.get("organization_id") or org_slug)
+        return pipelines.run_ingest(settings, org_slug, "openai", source).rows_loaded
     if provider == "anthropic":
-        from ingestion.pipelines import anthropic_source_for
-
         # The Admin API does not name the organization: the org slug stands in as its BillingAccountId.
-        source = anthropic_source_for(settings, creds["admin_key"], creds.get("organization_id") or org_slug)
-        return run_ingest(settings, org_slug, "anthropic", source).rows_loaded
-    if provider == "aws":
-        location = creds.get("export_path") or creds.get("cur_bucket")
+        source = pipelines.anthropic_source_for(settings, creds["admin_key"], creds.get("organization_id") or org_slug)
+        return pipelines.run_ingest(settings, org_slug, "anthropic", source).rows_loaded
+    if provider in EXPORT_LOCATIONS:
+        # File-based providers: the first location the integration has (a local folder synced by the customer's
+        # job, or the bucket / container URL, read with the credentials configured for dlt's filesystem source).
+        fields, note = EXPORT_LOCATIONS[provider]
+        location = next((creds[name] for name in fields if creds.get(name)), None)
         if not location:
-            raise ValueError(f"the aws integration of {org_slug} has neither export_path nor cur_bucket")
-        return run_ingest(settings, org_slug, "aws", aws_source_for(location)).rows_loaded
-    if provider == "gcp":
-        from ingestion.pipelines import gcp_source_for
-
-        # Reading the export table in BigQuery directly is a future path; today the rows come as extracted files.
-        if not creds.get("export_path"):
-            raise ValueError(f"the gcp integration of {org_slug} has no export_path (BigQuery reads are not built yet)")
-        return run_ingest(settings, org_slug, "gcp", gcp_source_for(creds["export_path"])).rows_loaded
-    if provider == "azure":
-        from ingestion.pipelines import azure_source_for
-
-        # az:// containers are read with the storage credentials configured for dlt's filesystem source.
-        location = creds.get("export_path") or creds.get("export_container")
-        if not location:
-            raise ValueError(f"the azure integration of {org_slug} has neither export_path nor export_container")
-        return run_ingest(settings, org_slug, "azure", azure_source_for(location)).rows_loaded
-    if provider == "oci":
-        from ingestion.pipelines import oci_source_for
-
-        if not creds.get("export_path"):
-            raise ValueError(f"the oci integration of {org_slug} has no export_path (bucket reads are not built yet)")
-        return run_ingest(settings, org_slug, "oci", oci_source_for(creds["export_path"])).rows_loaded
+            raise ValueError(f"the {provider} integration of {org_slug} has no {' or '.join(fields)}{note}")
+        source = getattr(pipelines, f"{provider}_source_for")(location)
+        return pipelines.run_ingest(settings, org_slug, provider, source).rows_loaded  # type: ignore[arg-type]
     raise ValueError(f"provider {provider!r} cannot be ingested by the pipeline yet")
 
 

@@ -13,60 +13,17 @@ from typing import Any
 
 from cloudact.tenancy import tenant_dataset, validate_slug
 from cloudact.warehouse import Warehouse
+from cloudact.warehouse_schema import SHARED_TABLES
 
 RAW_TABLE = "saas_subscriptions"
 
-# The raw table's columns and DuckDB types, as in ``org_subscriptions`` (warehouse_schema.py): money stays an exact
-# DECIMAL(38, 12), dates stay DATE.
-COLUMNS: tuple[tuple[str, str], ...] = (
-    ("org_slug", "string"),
-    ("subscription_id", "string"),
-    ("provider", "string"),
-    ("plan", "string"),
-    ("seats", "int"),
-    ("unit_price", "decimal"),
-    ("currency", "string"),
-    ("billing_cycle", "string"),
-    ("start_date", "date"),
-    ("end_date", "date"),
-    ("hierarchy_node_id", "string"),
-    ("status", "string"),
-    ("created_at", "timestamp"),
-    ("updated_at", "timestamp"),
-    ("billing_timing", "string"),
-)
-
-
+# Each raw copy has the columns and neutral types of its platform table (warehouse_schema.py): money stays an exact
+# decimal, dates stay dates.
+COLUMNS = SHARED_TABLES["org_subscriptions"]
 AGREEMENTS_RAW_TABLE = "saas_spend_agreements"
-AGREEMENT_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("org_slug", "string"),
-    ("agreement_id", "string"),
-    ("provider", "string"),
-    ("service_name", "string"),
-    ("sku_id", "string"),
-    ("usage_unit", "string"),
-    ("list_unit_price", "decimal"),
-    ("contracted_unit_price", "decimal"),
-    ("commitment_amount", "decimal"),
-    ("monthly_minimum", "decimal"),
-    ("prepaid", "bool"),
-    ("currency", "string"),
-    ("start_date", "date"),
-    ("end_date", "date"),
-    ("hierarchy_node_id", "string"),
-    ("status", "string"),
-    ("created_at", "timestamp"),
-    ("updated_at", "timestamp"),
-)
+AGREEMENT_COLUMNS = SHARED_TABLES["org_spend_agreements"]
 USAGE_RAW_TABLE = "saas_spend_agreement_usage"
-USAGE_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("org_slug", "string"),
-    ("agreement_id", "string"),
-    ("usage_month", "date"),
-    ("quantity", "decimal"),
-    ("created_at", "timestamp"),
-    ("updated_at", "timestamp"),
-)
+USAGE_COLUMNS = SHARED_TABLES["org_spend_agreement_usage"]
 
 
 def _copy(warehouse: Warehouse, slug: str, shared: str, raw: str, columns: tuple[tuple[str, str], ...]) -> int:

@@ -82,8 +82,7 @@ def openai_source_for(
     from ingestion.sources.openai import openai_source
 
     if initial_start_time is None:
-        first_day = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-        initial_start_time = int((first_day - timedelta(days=settings.openai_initial_days)).timestamp())
+        initial_start_time = _days_ago_at_midnight(settings.openai_initial_days)
     return openai_source(
         organization_id=organization_id,
         api_key=api_key,
@@ -92,6 +91,12 @@ def openai_source_for(
         lag_days=settings.openai_lag_days,
         retry=genai_retry(settings),
     )
+
+
+def _days_ago_at_midnight(days: int) -> int:
+    """Unix seconds of UTC midnight ``days`` days ago: a first load starts on a whole day (no partial first bucket)."""
+    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    return int((today - timedelta(days=days)).timestamp())
 
 
 def genai_retry(settings: Settings) -> Any:
@@ -110,8 +115,7 @@ def anthropic_source_for(
     from ingestion.sources.anthropic import anthropic_source
 
     if initial_start_time is None:
-        first_day = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-        initial_start_time = int((first_day - timedelta(days=settings.anthropic_initial_days)).timestamp())
+        initial_start_time = _days_ago_at_midnight(settings.anthropic_initial_days)
     return anthropic_source(
         organization_id=organization_id,
         api_key=api_key,

@@ -21,7 +21,7 @@ def _out(item: subscriptions.Subscription) -> SubscriptionOut:
     return SubscriptionOut(**{**item.__dict__, "unit_price": format(item.unit_price, "f")})
 
 
-def _check_node(warehouse: WarehouseDep, org_slug: str, node_id: str | None) -> None:
+def check_node(warehouse: WarehouseDep, org_slug: str, node_id: str | None) -> None:
     if node_id is None:
         return
     try:
@@ -43,7 +43,7 @@ def list_org_subscriptions(
 @router.post("", status_code=201, response_model=SubscriptionOut, responses=responses(*AUTH, Unprocessable))
 def create_org_subscription(body: SubscriptionIn, org: OrgDep, warehouse: WarehouseDep) -> SubscriptionOut:
     """Add a subscription."""
-    _check_node(warehouse, org.org_slug, body.hierarchy_node_id)
+    check_node(warehouse, org.org_slug, body.hierarchy_node_id)
     try:
         item = subscriptions.create_subscription(warehouse, org.org_slug, **body.model_dump())
     except subscriptions.SubscriptionError as exc:
@@ -66,7 +66,7 @@ def update_org_subscription(
     subscription_id: str, body: SubscriptionPatch, org: OrgDep, warehouse: WarehouseDep
 ) -> SubscriptionOut:
     """Change seats, price, plan, end date (cancellation), node or billing timing."""
-    _check_node(warehouse, org.org_slug, body.hierarchy_node_id)
+    check_node(warehouse, org.org_slug, body.hierarchy_node_id)
     try:
         item = subscriptions.update_subscription(warehouse, org.org_slug, subscription_id, **body.model_dump())
     except subscriptions.SubscriptionNotFoundError as exc:

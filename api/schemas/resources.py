@@ -87,3 +87,62 @@ class SubscriptionList(BaseModel):
     items: list[SubscriptionOut]
     limit: int
     offset: int
+
+
+class AgreementIn(BaseModel):
+    provider: str = Field(min_length=1, max_length=100, examples=["Acme Co"])
+    service_name: str = Field(min_length=1, max_length=100, examples=["AwesomeDB"])
+    sku_id: str = Field(min_length=1, max_length=100, examples=["U-123"])
+    usage_unit: str = Field(min_length=1, max_length=100, examples=["Server Hours"])
+    list_unit_price: Decimal = Field(ge=0, max_digits=18, decimal_places=6, description="Per usage unit")
+    contracted_unit_price: Decimal = Field(ge=0, max_digits=18, decimal_places=6, description="Per usage unit")
+    commitment_amount: Decimal = Field(gt=0, max_digits=18, decimal_places=2, description="Committed spend, whole term")
+    monthly_minimum: Decimal | None = Field(
+        default=None, ge=0, max_digits=18, decimal_places=2, description="Spend owed each month (unused fee below it)"
+    )
+    prepaid: bool = Field(default=False, description="The commitment is invoiced up front and drawn down")
+    currency: str = Field(pattern=r"^[A-Z]{3}$", examples=["USD"])
+    start_date: date = Field(description="First day of a month")
+    end_date: date = Field(description="First day of a month, exclusive")
+    hierarchy_node_id: str | None = Field(default=None, max_length=64)
+
+
+class AgreementOut(BaseModel):
+    agreement_id: str
+    provider: str
+    service_name: str
+    sku_id: str
+    usage_unit: str
+    list_unit_price: str = Field(description="Decimal as a string")
+    contracted_unit_price: str = Field(description="Decimal as a string")
+    commitment_amount: str = Field(description="Decimal as a string")
+    monthly_minimum: str | None = Field(description="Decimal as a string")
+    prepaid: bool
+    currency: str
+    start_date: date
+    end_date: date
+    hierarchy_node_id: str | None
+    status: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class AgreementList(BaseModel):
+    items: list[AgreementOut]
+    limit: int
+    offset: int
+
+
+class UsageIn(BaseModel):
+    quantity: Decimal = Field(ge=0, max_digits=24, decimal_places=6, description="Usage units consumed in the month")
+
+
+class UsageOut(BaseModel):
+    agreement_id: str
+    usage_month: date
+    quantity: str = Field(description="Decimal as a string")
+    updated_at: datetime
+
+
+class UsageList(BaseModel):
+    items: list[UsageOut]

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
-import subprocess
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
@@ -18,9 +16,9 @@ from cloudact.settings import Settings
 from cloudact.transform import transform_org
 from cloudact.warehouse import get_warehouse
 from ingestion.pipelines import azure_source_for, run_ingest
-from tests.conftest import SAMPLES, SHARED, table_state
+from tests.conftest import SAMPLES, table_state
+from tests.support.focus_validator import assert_focus_valid
 
-VALIDATOR = SHARED / "focus-validator" / "validate"
 AZURE = SAMPLES / "azure"
 EA_ACTUAL = AZURE / "EA_ActualCost_Small.csv"
 EA_AMORTIZED = AZURE / "EA_AmortizedCost_Small.csv"
@@ -251,13 +249,4 @@ def test_exported_focus_file_passes_the_validator(azure_org: tuple[Settings, str
     out = root / "focus.parquet"
     assert get_warehouse(settings).export_focus(slug, out) == 29 + 27 + 6  # EA pair, older EA, MCA month
     for criteria in ([], ["ALL"]):
-        run = subprocess.run(
-            [str(VALIDATOR), str(out), *criteria],
-            capture_output=True,
-            text=True,
-            timeout=600,
-            env={**os.environ, "FOCUS_VALIDATOR_OUT": str(root / f"validator{len(criteria)}")},
-        )
-        summary = [line for line in run.stdout.splitlines() if line.startswith("Total:")]
-        assert run.returncode == 0, f"{criteria}:\n" + run.stdout[-4000:] + run.stderr[-2000:]
-        assert summary and "| Fail: " in summary[0]
+        assert_focus_valid(out, root / f"validator{len(criteria)}", ",".join(criteria))

@@ -4,8 +4,6 @@ as CSV, CSV.gz and Parquet with manifests → ingest → dbt build → FOCUS 1.3
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -20,11 +18,11 @@ from cloudact.settings import Settings
 from cloudact.transform import transform_org
 from cloudact.warehouse import get_warehouse
 from ingestion.pipelines import azure_source_for, run_ingest
-from tests.conftest import SAMPLES, SHARED, table_state
+from tests.conftest import SAMPLES, table_state
+from tests.support.focus_validator import assert_focus_valid
 
 pytestmark = pytest.mark.slow
 
-VALIDATOR = SHARED / "focus-validator" / "validate"
 MONTH = Month()
 EA_COST = Account()  # ActualCost + AmortizedCost only (Parquet)
 MCA_BOTH = mca_account()  # cost exports (CSV) and FocusCost 1.2 (CSV.gz): FocusCost supersedes
@@ -170,15 +168,7 @@ def test_exported_focus_file_passes_the_validator(azure_org: tuple[Settings, str
         len(_rows(settings, slug, account.scope_id)) for account in (EA_COST, MCA_BOTH, EA_FOCUS)
     )
     for criteria in ([], [",".join(ALL_CRITERIA)]):
-        run = subprocess.run(
-            [str(VALIDATOR), str(out), *criteria],
-            capture_output=True,
-            text=True,
-            timeout=600,
-            env={**os.environ, "FOCUS_VALIDATOR_OUT": str(root / f"validator{len(criteria)}")},
-        )
-        assert run.returncode == 0, f"{criteria}:\n" + run.stdout[-4000:] + run.stderr[-2000:]
-        assert any(line.startswith("Total:") for line in run.stdout.splitlines())
+        assert_focus_valid(out, root / f"validator{len(criteria)}", ",".join(criteria))
 
 
 def test_restated_focus_month_replaces_rows_without_duplicates(azure_org: tuple[Settings, str, Path]) -> None:

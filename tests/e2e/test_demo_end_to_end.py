@@ -6,8 +6,6 @@ import csv
 import gzip
 import io
 import json
-import os
-import subprocess
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -21,8 +19,7 @@ from cloudact.demo_data import generate_openai_buckets, openai_totals
 from cloudact.settings import Settings
 from cloudact.warehouse import DuckDBWarehouse
 from tests.conftest import AWS_SAMPLE, OPENAI_SAMPLE, SAMPLES, SHARED, table_state
-
-VALIDATOR = SHARED / "focus-validator" / "validate"
+from tests.support.focus_validator import assert_focus_valid
 
 
 @pytest.fixture(scope="module")
@@ -106,16 +103,7 @@ def test_exported_files_pass_the_focus_validator(demo: tuple[Settings, list[str]
         out = tmp_path / f"{slug}.parquet"
         if not out.exists():
             assert warehouse.export_focus(slug, out) > 0
-        run = subprocess.run(
-            [str(VALIDATOR), str(out), *criteria],
-            capture_output=True,
-            text=True,
-            timeout=600,
-            env={**os.environ, "FOCUS_VALIDATOR_OUT": str(tmp_path / slug)},
-        )
-        summary = [line for line in run.stdout.splitlines() if line.startswith("Total:")]
-        assert run.returncode == 0, f"{slug} {criteria}:\n" + run.stdout[-4000:] + run.stderr[-2000:]
-        assert summary and "| Fail: " in summary[0]
+        assert_focus_valid(out, tmp_path / slug, ",".join(criteria))
 
 
 def test_rerunning_the_whole_demo_changes_nothing(demo: tuple[Settings, list[str]]) -> None:

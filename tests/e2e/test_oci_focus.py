@@ -5,8 +5,6 @@ from __future__ import annotations
 import csv
 import gzip
 import json
-import os
-import subprocess
 from collections import defaultdict
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -20,12 +18,12 @@ from cloudact.settings import Settings
 from cloudact.transform import transform_org
 from cloudact.warehouse import get_warehouse
 from ingestion.pipelines import oci_source_for, run_ingest
-from tests.conftest import SAMPLES, SHARED, table_state
+from tests.conftest import SAMPLES, table_state
+from tests.support.focus_validator import assert_focus_valid
 
 pytestmark = pytest.mark.slow
 
 OCI_SAMPLE = SAMPLES / "oci" / "reports_cost-csv_0000000030000269.csv"
-VALIDATOR = SHARED / "focus-validator" / "validate"
 # The money type keeps 12 fractional digits; OCI delivers up to 18, so each line is rounded (half away from zero).
 MONEY = Decimal("1e-12")
 
@@ -158,16 +156,7 @@ def test_exported_focus_file_passes_the_focus_validator(
     out = tmp_path / f"{slug}.parquet"
     assert get_warehouse(settings).export_focus(slug, out) == 509
     for criteria in ([], ["ALL"]):
-        run = subprocess.run(
-            [str(VALIDATOR), str(out), *criteria],
-            capture_output=True,
-            text=True,
-            timeout=600,
-            env={**os.environ, "FOCUS_VALIDATOR_OUT": str(tmp_path / "validation")},
-        )
-        summary = [line for line in run.stdout.splitlines() if line.startswith("Total:")]
-        assert run.returncode == 0, f"{criteria}:\n" + run.stdout[-4000:] + run.stderr[-2000:]
-        assert summary and "| Fail: " in summary[0]
+        assert_focus_valid(out, tmp_path / "validation", ",".join(criteria))
 
 
 def test_reingesting_the_same_reports_changes_nothing(oci_org: tuple[Settings, str, list[Path]]) -> None:

@@ -9,8 +9,6 @@ Purchase row a ServiceName and ServiceCategory (both MUST NOT be null); the cate
 from __future__ import annotations
 
 import csv
-import os
-import subprocess
 from collections import defaultdict
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -36,12 +34,12 @@ from cloudact.spend_agreements import (
 )
 from cloudact.transform import transform_org
 from cloudact.warehouse import DuckDBWarehouse, get_warehouse
-from tests.conftest import SAMPLES, SHARED
+from tests.conftest import SAMPLES
+from tests.support.focus_validator import assert_focus_valid
 
 pytestmark = pytest.mark.slow
 
 SPEC = SAMPLES / "saas"
-VALIDATOR = SHARED / "focus-validator" / "validate"
 TERM = {"start_date": date(2025, 4, 1), "end_date": date(2026, 4, 1)}
 # The spec's baseline: $1200 over 12 months at $12 per server hour (list $15).
 ACME = {"provider": "Acme Co", "service_name": "AwesomeDB", "sku_id": "U-123", "usage_unit": "Server Hours",
@@ -293,13 +291,4 @@ def test_exported_agreement_rows_pass_the_focus_validator(org: Org, tmp_path: Pa
     out = tmp_path / "agreements.parquet"
     assert DuckDBWarehouse(org.settings.resolved_duckdb_path).export_focus(org.slug, out) > 0
     for criteria in ([], ["ALL"]):
-        run = subprocess.run(
-            [str(VALIDATOR), str(out), *criteria],
-            capture_output=True,
-            text=True,
-            timeout=600,
-            env={**os.environ, "FOCUS_VALIDATOR_OUT": str(tmp_path / "validation")},
-        )
-        summary = [line for line in run.stdout.splitlines() if line.startswith("Total:")]
-        assert run.returncode == 0, f"{criteria}:\n" + run.stdout[-4000:] + run.stderr[-2000:]
-        assert summary and "| Fail: " in summary[0]
+        assert_focus_valid(out, tmp_path / "validation", ",".join(criteria))

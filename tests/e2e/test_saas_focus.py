@@ -12,8 +12,6 @@ Scenario B (billed in arrears) is a subscription with ``billing_timing="arrears"
 from __future__ import annotations
 
 import csv
-import os
-import subprocess
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -30,12 +28,12 @@ from cloudact.settings import Settings
 from cloudact.subscriptions import SubscriptionError, create_subscription, delete_subscription, list_subscriptions
 from cloudact.transform import transform_org
 from cloudact.warehouse import DuckDBWarehouse, get_warehouse
-from tests.conftest import SAMPLES, SHARED
+from tests.conftest import SAMPLES
+from tests.support.focus_validator import assert_focus_valid
 
 pytestmark = pytest.mark.slow
 
 SPEC = SAMPLES / "saas"
-VALIDATOR = SHARED / "focus-validator" / "validate"
 CENT = Decimal("0.01")
 
 
@@ -371,13 +369,4 @@ def test_exported_saas_rows_pass_the_focus_validator(org: Org, tmp_path: Path) -
     out = tmp_path / "saas.parquet"
     assert DuckDBWarehouse(org.settings.resolved_duckdb_path).export_focus(org.slug, out) > 0
     for criteria in ([], ["ALL"]):
-        run = subprocess.run(
-            [str(VALIDATOR), str(out), *criteria],
-            capture_output=True,
-            text=True,
-            timeout=600,
-            env={**os.environ, "FOCUS_VALIDATOR_OUT": str(tmp_path / "validation")},
-        )
-        summary = [line for line in run.stdout.splitlines() if line.startswith("Total:")]
-        assert run.returncode == 0, f"{criteria}:\n" + run.stdout[-4000:] + run.stderr[-2000:]
-        assert summary and "| Fail: " in summary[0]
+        assert_focus_valid(out, tmp_path / "validation", ",".join(criteria))

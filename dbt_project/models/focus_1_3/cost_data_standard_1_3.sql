@@ -14,8 +14,32 @@
     post_hook="{{ focus_record_build_state() }}",
 ) }}
 
+{#- On an incremental build the changed periods are read first and inlined as constants: the warehouse pushes a
+    constant filter down to the raw scans, so only the re-delivered periods' rows go through the staging logic (a
+    subquery here would compute every row and filter at the end). -#}
+{%- set changed = none -%}
+{%- if execute and is_incremental() -%}
+    {%- set changed = run_query('select period_key from ' ~ ref('int_focus_changed_periods')).columns[0].values() -%}
+    {#- Keys are inlined only when plainly safe as literals on every warehouse; otherwise the subquery serves. -#}
+    {%- set safe = namespace(keys=true) -%}
+    {%- for key in changed if not modules.re.match('^[A-Za-z0-9 _.:@/|-]*$', key) -%}
+        {%- set safe.keys = false -%}
+    {%- endfor -%}
+    {%- if not safe.keys %}{% set changed = none %}{% endif -%}
+{%- endif %}
+
 with charges as (
     select * from {{ ref('int_charges_priced') }}
+    {%- if is_incremental() %}
+    where {{ period_key('provider', 'billing_account_id', 'billing_period_start_at') }} in (
+        {%- if changed is none %}
+        select period_key from {{ ref('int_focus_changed_periods') }}
+        {%- else -%}
+            {%- for key in changed %}'{{ key }}'{{ ", " if not loop.last }}{% endfor -%}
+            {%- if changed | length == 0 %}null{% endif -%}
+        {%- endif %}
+    )
+    {%- endif %}
 ),
 
 focus as (
@@ -105,8 +129,3 @@ focus as (
 )
 
 select * from focus
-{%- if is_incremental() %}
-where {{ period_key('x_Provider', 'BillingAccountId', 'BillingPeriodStart') }} in (
-    select period_key from {{ ref('int_focus_changed_periods') }}
-)
-{%- endif %}
