@@ -2,27 +2,17 @@ with charges as (
     select * from {{ ref('int_charges_unioned') }}
 ),
 
+{#- One lookup seed per provider: seeds/service_categories/<provider>_service_categories.csv. -#}
+{%- set providers = ['aws', 'openai', 'anthropic', 'saas', 'azure', 'oci', 'gcp'] %}
+
 service_categories as (
-    select 'aws' as provider, service_code, service_name, service_category, service_subcategory
-    from {{ ref('aws_service_categories') }}
+    {%- for provider in providers %}
+    select '{{ provider }}' as provider, service_code, service_name, service_category, service_subcategory
+    from {{ ref(provider ~ '_service_categories') }}
+    {%- if not loop.last %}
     union all
-    select 'openai' as provider, service_code, service_name, service_category, service_subcategory
-    from {{ ref('openai_service_categories') }}
-    union all
-    select 'anthropic' as provider, service_code, service_name, service_category, service_subcategory
-    from {{ ref('anthropic_service_categories') }}
-    union all
-    select 'saas' as provider, service_code, service_name, service_category, service_subcategory
-    from {{ ref('saas_service_categories') }}
-    union all
-    select 'azure' as provider, service_code, service_name, service_category, service_subcategory
-    from {{ ref('azure_service_categories') }}
-    union all
-    select 'oci' as provider, service_code, service_name, service_category, service_subcategory
-    from {{ ref('oci_service_categories') }}
-    union all
-    select 'gcp' as provider, service_code, service_name, service_category, service_subcategory
-    from {{ ref('gcp_service_categories') }}
+    {%- endif %}
+    {%- endfor %}
 ),
 
 categorized as (
