@@ -33,6 +33,11 @@ class Settings(BaseSettings):
 
     warehouse: Literal["duckdb", "bigquery"] = "duckdb"
     duckdb_path: Path | None = Field(default=None, description="Defaults to <data_dir>/warehouse.duckdb")
+    duckdb_memory_limit: str = Field(
+        default="1536MB",
+        pattern=r"^[0-9]+(\.[0-9]+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$",
+        description="DuckDB memory_limit of a dbt build; above it DuckDB spills to disk (BENCHMARKS.md)",
+    )
     bq_project: str | None = None
     bq_location: str = "US"
     bq_keyfile: Path | None = None

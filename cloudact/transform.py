@@ -31,6 +31,7 @@ def dbt_env(settings: Settings) -> dict[str, str]:
     data_dir = settings.ensure_data_dir()
     return {
         "CLOUDACT_DUCKDB_PATH": str(settings.resolved_duckdb_path),
+        "CLOUDACT_DUCKDB_MEMORY_LIMIT": settings.duckdb_memory_limit,
         "CLOUDACT_DATA_DIR": str(data_dir),
         "DBT_TARGET_PATH": str(data_dir / "dbt" / "target"),
         "DBT_LOG_PATH": str(data_dir / "dbt" / "logs"),

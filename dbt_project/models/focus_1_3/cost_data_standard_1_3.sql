@@ -14,15 +14,19 @@
     post_hook="{{ focus_record_build_state() }}",
 ) }}
 
-{#- On an incremental build the changed periods are read first and inlined as constants: the warehouse pushes a
-    constant filter down to the raw scans, so only the re-delivered periods' rows go through the staging logic (a
-    subquery here would compute every row and filter at the end). -#}
+{#- On an incremental build the changed periods are read first and inlined as constants. The filter names the bare
+    billing_period_start_at column as well as the period key: the warehouse pushes a comparison of a column with
+    constants down through the staging views to the raw scans, so only the changed periods' rows go through the
+    staging logic (measured: 0.7 s instead of 3 s for one month in twelve at 1M rows, BENCHMARKS.md). A filter on the
+    key text alone, or a subquery, is applied only after every row has been computed. -#}
 {%- set changed = none -%}
 {%- if execute and is_incremental() -%}
-    {%- set changed = run_query('select period_key from ' ~ ref('int_focus_changed_periods')).columns[0].values() -%}
+    {%- set listed = run_query('select period_key, billing_period_start from ' ~ ref('int_focus_changed_periods')) -%}
+    {%- set changed = listed.columns[0].values() -%}
+    {%- set starts = listed.columns[1].values() | unique | list -%}
     {#- Keys are inlined only when plainly safe as literals on every warehouse; otherwise the subquery serves. -#}
     {%- set safe = namespace(keys=true) -%}
-    {%- for key in changed if not modules.re.match('^[A-Za-z0-9 _.:@/|-]*$', key) -%}
+    {%- for key in (changed | list) + starts if key is none or not modules.re.match('^[A-Za-z0-9 _.:@/|-]*$', key) -%}
         {%- set safe.keys = false -%}
     {%- endfor -%}
     {%- if not safe.keys %}{% set changed = none %}{% endif -%}
@@ -31,14 +35,20 @@
 with charges as (
     select * from {{ ref('int_charges_priced') }}
     {%- if is_incremental() %}
+    {%- if changed is none %}
     where {{ period_key('provider', 'billing_account_id', 'billing_period_start_at') }} in (
-        {%- if changed is none %}
         select period_key from {{ ref('int_focus_changed_periods') }}
-        {%- else -%}
-            {%- for key in changed %}'{{ key }}'{{ ", " if not loop.last }}{% endfor -%}
-            {%- if changed | length == 0 %}null{% endif -%}
-        {%- endif %}
     )
+    {%- elif changed | length == 0 %}
+    where 1 = 0
+    {%- else %}
+    where billing_period_start_at in (
+        {%- for start in starts %}{{ to_utc_timestamp("'" ~ start ~ "'") }}{{ ", " if not loop.last }}{% endfor -%}
+    )
+        and {{ period_key('provider', 'billing_account_id', 'billing_period_start_at') }} in (
+        {%- for key in changed %}'{{ key }}'{{ ", " if not loop.last }}{% endfor -%}
+    )
+    {%- endif %}
     {%- endif %}
 ),
 

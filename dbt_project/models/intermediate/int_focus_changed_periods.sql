@@ -3,7 +3,9 @@
     A period differs when its newest load id or its row count changed (a provider re-delivered it), when it is new, or
     when it vanished from the raw data (e.g. a SaaS subscription removed) so that its old rows must go. When the FOCUS
     table does not exist yet, was built by another version of the project (focus_fingerprint), predates x_LoadId, or
-    under --full-refresh, every period is listed. Materialised as a small table so the FOCUS model's pre-hook and body read the same list. -#}
+    under --full-refresh, every period is listed. Materialised as a small table so the FOCUS model's pre-hook and body
+    read the same list. billing_period_start (UTC ISO text) lets the FOCUS model filter on the bare billing period
+    column, which the warehouse pushes down to the raw scans (a filter on the key text is applied only at the end). -#}
 {{ config(materialized='table', tags=['focus']) }}
 {%- set target_relation = none -%}
 {%- set current_state = true -%}
@@ -24,6 +26,7 @@
 with source_periods as (
     select
         {{ period_key('provider', 'billing_account_id', 'billing_period_start_at') }} as period_key,
+        min(billing_period_start_at) as billing_period_start_at,
         max(load_id) as load_id,
         count(*) as row_count
     from {{ ref('int_charges_unioned') }}
@@ -35,6 +38,7 @@ with source_periods as (
 target_periods as (
     select
         {{ period_key('x_Provider', 'BillingAccountId', 'BillingPeriodStart') }} as period_key,
+        min(BillingPeriodStart) as billing_period_start_at,
         max(x_LoadId) as load_id,
         count(*) as row_count
     from {{ target_relation }}
@@ -46,6 +50,7 @@ target_periods as (
 target_periods as (
     select
         cast(null as {{ dbt.type_string() }}) as period_key,
+        billing_period_start_at,
         cast(null as {{ dbt.type_string() }}) as load_id,
         cast(null as {{ dbt.type_bigint() }}) as row_count
     from source_periods
@@ -57,6 +62,8 @@ target_periods as (
 changed as (
     select
         coalesce(source_periods.period_key, target_periods.period_key) as period_key,
+        {{ timestamp_text('coalesce(source_periods.billing_period_start_at, target_periods.billing_period_start_at)') }}
+            as billing_period_start,
         case
             when target_periods.period_key is null then 'new'
             when source_periods.period_key is null then 'vanished'
@@ -71,4 +78,4 @@ changed as (
         or source_periods.row_count != target_periods.row_count
 )
 
-select period_key, change from changed
+select period_key, billing_period_start, change from changed
