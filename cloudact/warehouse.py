@@ -54,6 +54,7 @@ class Warehouse(Sql, Protocol):
     def ensure_dataset(self, dataset: str) -> None: ...
     def drop_dataset(self, dataset: str) -> None: ...
     def dataset_exists(self, dataset: str) -> bool: ...
+    def dataset_tables(self, dataset: str) -> set[str]: ...
     def export_focus(self, org_slug: str, out: Path) -> int: ...
     def focus_summary(self, org_slug: str) -> list[dict[str, Any]]: ...
 
@@ -198,6 +199,14 @@ class DuckDBWarehouse:
             {"name": _identifier(dataset)},
         )
         return bool(rows[0]["n"])
+
+    def dataset_tables(self, dataset: str) -> set[str]:
+        """Names of the tables and views in a tenant dataset (lower case; empty when it does not exist)."""
+        rows = self.query_tenant(
+            "select lower(table_name) as name from information_schema.tables where table_schema = @name",
+            {"name": _identifier(dataset)},
+        )
+        return {row["name"] for row in rows}
 
     def _lock(self) -> threading.RLock:
         assert self.platform_path is not None

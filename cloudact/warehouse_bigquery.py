@@ -392,6 +392,16 @@ class BigQueryWarehouse:
             return False
         return True
 
+    def dataset_tables(self, dataset: str) -> set[str]:
+        """Names of the tables and views in a tenant dataset (lower case; empty when it does not exist). An API call."""
+        from google.api_core.exceptions import NotFound
+
+        _tenant_slug(dataset)
+        try:
+            return {item.table_id.lower() for item in self.client.list_tables(f"{self.project}.{dataset}")}
+        except NotFound:
+            return set()
+
     def table_exists(self, dataset: str, table: str) -> bool:
         """Whether ``dataset.table`` exists (an API call: no INFORMATION_SCHEMA scan, no bytes billed)."""
         from google.api_core.exceptions import NotFound

@@ -8,6 +8,7 @@ project (fingerprint) and ``full_refresh`` rebuild everything. The result always
 from __future__ import annotations
 
 import csv
+import json
 from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
@@ -96,6 +97,29 @@ def test_a_build_with_nothing_new_rebuilds_nothing(org: tuple[Settings, str, Pat
     assert _focus(settings, slug) == before
 
 
+def _nodes_run(settings: Settings) -> set[str]:
+    results = json.loads((settings.resolved_data_dir / "dbt" / "target" / "run_results.json").read_text())
+    return {result["unique_id"] for result in results["results"]}
+
+
+def test_a_rebuild_leaves_out_the_seeds_and_the_tests_of_providers_without_raw_data(
+    org: tuple[Settings, str, Path],
+) -> None:
+    settings, slug, _ = org
+    transform_org(settings, slug)
+    ran = _nodes_run(settings)
+    assert not [node for node in ran if node.startswith("seed.")]  # built by this project: the same seed rows
+    tests = {node for node in ran if node.startswith("test.")}
+    for provider in ("azure", "gcp", "oci", "openai", "anthropic"):  # no raw table: an empty staging relation
+        assert not [test for test in tests if f"stg_{provider}__" in test]
+    assert [test for test in tests if "stg_aws__cost_line_items" in test]  # the tenant's own provider: tested
+    assert len([test for test in tests if "cost_data_standard_1_3" in test]) >= 40  # the FOCUS table: all tests
+    assert "test.cloudact.valid_service_subcategory_cost_data_standard_1_3_ServiceCategory__ServiceSubcategory" in {
+        test.rsplit(".", 1)[0] for test in tests
+    }  # a test of the FOCUS table against a seed stays
+    assert "model.cloudact.stg_azure__cost_details" in ran  # the union still needs every staging view
+
+
 def test_a_restated_period_replaces_that_period_only(org: tuple[Settings, str, Path]) -> None:
     settings, slug, tmp = org
     before = _focus(settings, slug)
@@ -138,6 +162,7 @@ def test_a_changed_project_and_full_refresh_rebuild_every_period(
     monkeypatch.setattr(transform, "focus_fingerprint", lambda: "another-version")
     transform_org(settings, slug)
     assert [change for _, change in _changed(settings, slug)] == ["new", "new"]
+    assert [node for node in _nodes_run(settings) if node.startswith("seed.")]  # another project: seeds reloaded
     assert _focus(settings, slug) == before  # rebuilt from the same raw data: the same rows
     transform_org(settings, slug, full_refresh=True)
     assert len(_changed(settings, slug)) == 2
