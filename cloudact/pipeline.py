@@ -295,15 +295,17 @@ def execute_run(
                 log_run(warehouse, org.org_slug, run_id, "error", f"{provider}: {exc}")
         if outcome.rows or not wanted:
             outcome.dbt_nodes = build(org.org_slug)
-            log_run(warehouse, org.org_slug, run_id, "info", f"dbt build: {outcome.dbt_nodes} nodes passed")
-            invalidate(warehouse, org.org_slug, settings)
+            with warehouse.session():
+                log_run(warehouse, org.org_slug, run_id, "info", f"dbt build: {outcome.dbt_nodes} nodes passed")
+                invalidate(warehouse, org.org_slug, settings)
     except Exception as exc:  # the build (or the platform) failed: record it, then re-raise with the error
         outcome.errors["dbt" if "dbt" in str(exc) else "pipeline"] = str(exc)
         log_run(warehouse, org.org_slug, run_id, "error", f"run failed: {exc}")
         finish_run(warehouse, outcome, started, failed=True)
         raise
-    finish_run(warehouse, outcome, started)
-    log_run(warehouse, org.org_slug, run_id, "info", f"run {outcome.status} in {outcome.duration_s:.1f}s")
+    with warehouse.session():
+        finish_run(warehouse, outcome, started)
+        log_run(warehouse, org.org_slug, run_id, "info", f"run {outcome.status} in {outcome.duration_s:.1f}s")
     if outcome.status == "partial":
         logger.warning("run %s of %s is partial: %s", run_id, org.org_slug, outcome.errors)
     return outcome

@@ -138,45 +138,64 @@ def focus_fingerprint() -> str:
     return digest.hexdigest()[:16]
 
 
-def _needless_nodes(manifest: Any, existing: set[str], build_current: bool) -> list[str]:
-    """Names of the nodes an org's build can leave out because they cannot change or reveal anything.
+@dataclass(frozen=True)
+class BuildState:
+    """What the org's last build left in its dataset (``focus_build_state``, written by the FOCUS model's post-hook)."""
 
-    - The data tests of staging models none of whose raw tables exist in the org's dataset: such a model is an empty
-      relation (``pinned_source``), so its tests cannot fail. An org with AWS only skips the other providers' tests.
-    - The seeds, when the org's FOCUS table was built by this very project (``focus_fingerprint`` covers the seed
-      files) and every seed table is there: reloading them would write the same rows. Their own tests go with them.
-    """
-    nodes = manifest.nodes
+    current: bool  # built by this very project (focus_fingerprint), every period included
+    rawless: frozenset[str]  # the staging models that had no raw table then (built as empty relations)
+
+
+def _build_state(warehouse: Any, org_slug: str, existing: set[str]) -> BuildState:
+    if "focus_build_state" not in existing:
+        return BuildState(False, frozenset())
+    rows = warehouse.query_tenant(f"select * from {org_slug}_prod.focus_build_state")
+    if len(rows) != 1:
+        return BuildState(False, frozenset())
+    rawless = frozenset((rows[0].get("rawless_models") or "").split())
+    return BuildState(rows[0]["fingerprint"] == focus_fingerprint(), rawless)
+
+
+def _rawless_models(manifest: Any, existing: set[str]) -> set[str]:
+    """Staging models none of whose raw tables exist in the org's dataset: empty relations (``pinned_source``)."""
     rawless = set()
-    for unique_id, node in nodes.items():
+    for node in manifest.nodes.values():
         if node.resource_type != "model":
             continue
         parents = list(node.depends_on.nodes)
         raw = [parent for parent in parents if parent.startswith("source.")]
         if raw and all(parent.startswith(("source.", "seed.")) for parent in parents):
             if not any(manifest.sources[parent].identifier.lower() in existing for parent in raw):
-                rawless.add(unique_id)
+                rawless.add(node.name)
+    return rawless
+
+
+def _needless_nodes(manifest: Any, existing: set[str], state: BuildState) -> list[str]:
+    """Names of the nodes an org's build can leave out because they cannot change or reveal anything.
+
+    - The data tests of staging models without raw tables (``_rawless_models``): an empty relation cannot fail one.
+      An org with AWS only skips the other providers' tests.
+    - Those staging views themselves, when the org's last build was made by this very project with the same models
+      raw-less: the view in the dataset is already that empty relation.
+    - The seeds, when the last build was made by this very project (``focus_fingerprint`` covers the seed files) and
+      every seed table is there: reloading them would write the same rows. Their own tests go with them.
+    """
+    nodes = manifest.nodes
+    rawless = _rawless_models(manifest, existing)
+    needless = [name for name in rawless if state.current and name in state.rawless and name.lower() in existing]
     seeds = {unique_id for unique_id, node in nodes.items() if node.resource_type == "seed"}
-    skip_seeds = build_current and all(nodes[seed].alias.lower() in existing for seed in seeds)
-    needless = [nodes[seed].name for seed in sorted(seeds)] if skip_seeds else []
+    skip_seeds = state.current and all(nodes[seed].alias.lower() in existing for seed in seeds)
+    needless += [nodes[seed].name for seed in seeds] if skip_seeds else []
     for node in nodes.values():
         if node.resource_type != "test":
             continue
         parents = list(node.depends_on.nodes)
-        models = [parent for parent in parents if parent.startswith("model.")]
+        models = [nodes[parent].name for parent in parents if parent.startswith("model.")]
         if models and all(model in rawless for model in models):
             needless.append(node.name)
         elif skip_seeds and parents and all(parent in seeds for parent in parents):
             needless.append(node.name)
     return sorted(needless)
-
-
-def _build_is_current(warehouse: Any, org_slug: str, existing: set[str]) -> bool:
-    """Whether the org's FOCUS table was last built by this version of the dbt project."""
-    if "focus_build_state" not in existing:
-        return False
-    rows = warehouse.query_tenant(f"select fingerprint from {org_slug}_prod.focus_build_state")
-    return len(rows) == 1 and rows[0]["fingerprint"] == focus_fingerprint()
 
 
 def transform_org(
@@ -199,23 +218,26 @@ def transform_org(
     # The org's SaaS subscriptions and agreements live in the shared dataset (on DuckDB, the platform file, which dbt
     # cannot see): copy them to its dataset, where the staging models read them.
     warehouse = get_warehouse(settings)
-    if settings.warehouse == "duckdb":
-        warehouse.bootstrap()  # a warehouse set up by hand (no onboarding) still has the shared tables
-    sync_subscriptions(warehouse, org_slug)
-    args = ["build", "--vars", json.dumps({"org_slug": org_slug, "focus_fingerprint": focus_fingerprint()})]
-    if full_refresh:
-        args.append("--full-refresh")
+    with warehouse.session():  # one connection per file for the steps before dbt
+        if settings.warehouse == "duckdb":
+            warehouse.bootstrap()  # a warehouse set up by hand (no onboarding) still has the shared tables
+        sync_subscriptions(warehouse, org_slug)
+        existing = warehouse.dataset_tables(f"{org_slug}_prod")
+        state = _build_state(warehouse, org_slug, existing)
+    variables = {"org_slug": org_slug, "focus_fingerprint": focus_fingerprint()}
     if reuse_manifest:
         with _MANIFEST_LOCK:  # the shared manifest points at one org at a time
             manifest = _point_manifest_at(_parsed_manifest(settings), org_slug)
-            existing = warehouse.dataset_tables(f"{org_slug}_prod")
-            needless = _needless_nodes(manifest, existing, _build_is_current(warehouse, org_slug, existing))
-            if needless and not full_refresh:
+            variables["focus_rawless"] = " ".join(sorted(_rawless_models(manifest, existing)))
+            args = ["build", "--vars", json.dumps(variables)]
+            needless = [] if full_refresh else _needless_nodes(manifest, existing, state)
+            if needless:
                 # Only the named nodes go: a test of a kept model and a seed stays (no indirect exclusion).
                 args += ["--exclude", " ".join(needless), "--indirect-selection", "empty"]
-            result = run_dbt(settings, args, manifest)
+            result = run_dbt(settings, [*args, "--full-refresh"] if full_refresh else args, manifest)
     else:
-        result = run_dbt(settings, args)
+        args = ["build", "--vars", json.dumps(variables)]
+        result = run_dbt(settings, [*args, "--full-refresh"] if full_refresh else args)
     if result.exception is not None:
         raise TransformError(f"dbt build for {org_slug} failed: {result.exception}")
     failures = [

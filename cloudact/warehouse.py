@@ -7,7 +7,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
@@ -50,6 +50,7 @@ class Warehouse(Sql, Protocol):
     def query_tenant(self, sql: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]: ...
     def execute_tenant(self, sql: str, params: dict[str, Any] | None = None) -> None: ...
     def transaction(self) -> AbstractContextManager[Sql]: ...
+    def session(self) -> AbstractContextManager[None]: ...
     def bootstrap(self) -> BootstrapReport: ...
     def ensure_dataset(self, dataset: str) -> None: ...
     def drop_dataset(self, dataset: str) -> None: ...
@@ -94,6 +95,8 @@ class DuckDBWarehouse:
 
     path: Path
     platform_path: Path | None = None
+    # This thread's connections held open by session(), by file: {"warehouse": con, "platform": con}.
+    _held: threading.local = field(default_factory=threading.local, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.platform_path is None:
@@ -107,22 +110,49 @@ class DuckDBWarehouse:
         Always read-write: DuckDB refuses a second in-process connection to one file with another configuration,
         and dbt (run in-process) holds a read-write one.
         """
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        con = _connect_with_retry(self.path)
-        try:
-            con.execute("set TimeZone = 'UTC'")
+        with self._open(self.path, "warehouse") as con:
             yield con
-        finally:
-            con.close()
 
     @contextmanager
     def connect_platform(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A short-lived connection to the shared platform file, in UTC (waits while another process holds it)."""
         assert self.platform_path is not None
-        self.platform_path.parent.mkdir(parents=True, exist_ok=True)
-        con = _connect_with_retry(self.platform_path)
+        with self._open(self.platform_path, "platform") as con:
+            yield con
+
+    @contextmanager
+    def session(self) -> Iterator[None]:
+        """Keep this thread's connections to both files open for the block: the calls inside reuse them.
+
+        Opening a DuckDB file costs 20-50 ms and grows with its catalog (every tenant's tables), and one org's run
+        makes a dozen calls. Other processes wait for the files while the block runs, so keep it short, and never
+        run dbt or dlt inside it: they open the warehouse file themselves.
+        """
+        if getattr(self._held, "files", None) is not None:  # nested: the outer session holds them
+            yield
+            return
+        self._held.files = {}
         try:
-            con.execute("set TimeZone = 'UTC'")
+            yield
+        finally:
+            files, self._held.files = self._held.files, None
+            for con in files.values():
+                con.close()
+
+    @contextmanager
+    def _open(self, path: Path, name: str) -> Iterator[duckdb.DuckDBPyConnection]:
+        held = getattr(self._held, "files", None)
+        if held is not None and name in held:
+            yield held[name]
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        con = _connect_with_retry(path)
+        con.execute("set TimeZone = 'UTC'")
+        if held is not None:  # kept for the rest of the session
+            held[name] = con
+            yield con
+            return
+        try:
             yield con
         finally:
             con.close()

@@ -392,6 +392,11 @@ class BigQueryWarehouse:
             return False
         return True
 
+    @contextmanager
+    def session(self) -> Iterator[None]:
+        """Nothing to hold: the client keeps its HTTP connections open anyway (see DuckDBWarehouse.session)."""
+        yield
+
     def dataset_tables(self, dataset: str) -> set[str]:
         """Names of the tables and views in a tenant dataset (lower case; empty when it does not exist). An API call."""
         from google.api_core.exceptions import NotFound

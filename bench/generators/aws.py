@@ -501,8 +501,8 @@ def legacy_rows(config: AwsConfig, start: datetime, end: datetime, index: int) -
 
 def write_legacy(out: Path, config: AwsConfig, file_format: str = "csv.gz", report: str = "cloudact-cur") -> list[Path]:
     """A legacy CUR report: ``<report>/YYYYMMDD-YYYYMMDD/<assembly>/<report>-1.<csv|csv.gz|parquet>`` plus the
-    period's ``<report>-Manifest.json`` (``reportKeys``). Parquet uses the snake_case names of CUR's Athena
-    format (``resource_tags_user_team``...). Returns the data files."""
+    delivery's ``<report>-Manifest.json`` (``reportKeys``), in the assembly and the period folder. Parquet uses the
+    snake_case names of CUR's Athena format (``resource_tags_user_team``...). Returns the data files."""
     files = []
     for index, (start, end) in enumerate(month_range(config)):
         period = f"{start:%Y%m%d}-{end:%Y%m%d}"
@@ -532,6 +532,9 @@ def write_legacy(out: Path, config: AwsConfig, file_format: str = "csv.gz", repo
             "reportKeys": [f"cur/{path.relative_to(out).as_posix()}"],
             "columns": [{"category": key.split("/")[0], "name": key.split("/")[-1]} for key in header],
         }
+        # AWS writes the manifest twice: in the assembly folder (it stays with that delivery) and in the period folder
+        # (replaced by each re-delivery), so an older assembly left in the bucket is still known to be older.
+        (path.parent / f"{report}-Manifest.json").write_text(json.dumps(manifest, indent=2))
         (out / report / period / f"{report}-Manifest.json").write_text(json.dumps(manifest, indent=2))
         files.append(path)
     return files

@@ -14,7 +14,10 @@
 
 {% macro focus_record_build_state() %}
     {#- Post-hook of cost_data_standard_1_3: remember which version of the project built the table, so that the next
-        build after an upgrade (changed models, macros or seeds) rebuilds every period (see int_focus_changed_periods). -#}
+        build after an upgrade (changed models, macros or seeds) rebuilds every period (see int_focus_changed_periods),
+        and which staging models had no raw table (cloudact.transform leaves their views out of the next build). -#}
     create or replace table {{ this.incorporate(path={'identifier': 'focus_build_state'}) }} as
-    select cast('{{ var("focus_fingerprint", "") }}' as {{ dbt.type_string() }}) as fingerprint
+    select
+        cast('{{ var("focus_fingerprint", "") }}' as {{ dbt.type_string() }}) as fingerprint,
+        cast('{{ var("focus_rawless", "") }}' as {{ dbt.type_string() }}) as rawless_models
 {% endmacro %}
