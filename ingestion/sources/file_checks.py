@@ -32,14 +32,22 @@ def check_pattern(
 def collapse_tags(table: pa.Table, tag_keys: dict[str, str], column: str) -> pa.Table:
     """Fold one-column-per-tag columns (``{column name: tag key}``) into one flat JSON object column ``column``.
 
-    Only non-empty values are kept; a row without any tag gets null.
+    Null values are left out; a row without any tag gets null. The text is ``json.dumps(tags, sort_keys=True)``'s,
+    built column-wise: each distinct value of a tag column is encoded once (tag values repeat), then the fragments
+    of a row are joined by Arrow, skipping nulls (about 10x a per-row loop).
     """
     if not tag_keys:
         return table.append_column(column, pa.nulls(table.num_rows, pa.string()))
-    values_by_key = {key: table[name].to_pylist() for name, key in tag_keys.items()}
-    tags: list[str | None] = []
-    for row in range(table.num_rows):
-        values = {key: values[row] for key, values in values_by_key.items() if values[row] is not None}
-        tags.append(json.dumps(values, sort_keys=True) if values else None)
+    by_key = {key: name for name, key in tag_keys.items()}  # a key named twice: the last column wins, as in a dict
+    fragments = []
+    for key in sorted(by_key):
+        encoded = pc.dictionary_encode(table[by_key[key]].combine_chunks().cast(pa.string()))
+        prefix = json.dumps(key) + ": "
+        texts = pa.array([prefix + json.dumps(value) + ", " for value in encoded.dictionary.to_pylist()], pa.string())
+        fragments.append(pc.fill_null(pc.take(texts, encoded.indices), ""))  # each fragment carries its separator
+    joined = pc.binary_join_element_wise(*fragments, "")
+    body = pc.utf8_slice_codeunits(joined, 0, -2)  # the last fragment's ", "
+    wrapped = pc.binary_join_element_wise("{", body, "}", "")
+    tags = pc.if_else(pc.equal(joined, ""), pa.scalar(None, pa.string()), wrapped)
     table = table.drop_columns(list(tag_keys))
-    return table.append_column(column, pa.array(tags, pa.string()))
+    return table.append_column(column, tags)
