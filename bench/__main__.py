@@ -50,7 +50,10 @@ def table(results: list[dict[str, Any]], api: list[dict[str, Any]], api_rows: in
         if row.get("rss_mb"):
             result += f", peak RSS {row['rss_mb']:,.0f} MB"
         if "overhead_per_org_s" in row:
-            result += f", overhead {row['overhead_per_org_s']:.2f} s/org"
+            result += (
+                f" ({row['seconds'] / row['rows']:.2f} s/org), overhead {row['overhead_per_org_s']:.2f} s/org,"
+                f" one more org {row['marginal_per_org_s']:.2f} s; dbt parse once per process {row['parse_s']:.1f} s"
+            )
         baseline = row["baseline"]
         if row["baseline_seconds"] is not None:
             baseline += f": {row['baseline_seconds']:.2f} s"

@@ -277,35 +277,38 @@ def execute_run(
         outcome.errors["pipeline"] = str(exc)
         finish_run(warehouse, outcome, started, failed=True)
         raise
-    try:
-        wanted, outcome.skipped = enabled_providers(warehouse, org.org_slug)
-        if providers is not None:
-            outcome.errors.update({name: "no enabled integration" for name in providers if name not in wanted})
-            wanted = [name for name in wanted if name in providers]
-        if outcome.skipped:
-            log_run(warehouse, org.org_slug, run_id, "warning",
-                    f"integrations not ingested by this release: {', '.join(outcome.skipped)}")  # fmt: skip
-        for provider in wanted:
-            try:
-                outcome.rows[provider] = ingest(org.org_slug, provider)
-                log_run(warehouse, org.org_slug, run_id, "info", f"{provider}: {outcome.rows[provider]} rows loaded")
-            except Exception as exc:  # one failing provider does not stop the others
-                outcome.errors[provider] = str(exc)
-                logger.error("%s failed for %s: %s", provider, org.org_slug, exc)
-                log_run(warehouse, org.org_slug, run_id, "error", f"{provider}: {exc}")
-        if outcome.rows or not wanted:
-            outcome.dbt_nodes = build(org.org_slug)
-            with warehouse.session():
-                log_run(warehouse, org.org_slug, run_id, "info", f"dbt build: {outcome.dbt_nodes} nodes passed")
-                invalidate(warehouse, org.org_slug, settings)
-    except Exception as exc:  # the build (or the platform) failed: record it, then re-raise with the error
-        outcome.errors["dbt" if "dbt" in str(exc) else "pipeline"] = str(exc)
-        log_run(warehouse, org.org_slug, run_id, "error", f"run failed: {exc}")
-        finish_run(warehouse, outcome, started, failed=True)
-        raise
-    with warehouse.session():
-        finish_run(warehouse, outcome, started)
-        log_run(warehouse, org.org_slug, run_id, "info", f"run {outcome.status} in {outcome.duration_s:.1f}s")
+    # From here the run holds the warehouse file open (see keep_open): not before, while it may wait for a run of
+    # another process that needs the file.
+    with warehouse.keep_open():
+        try:
+            wanted, outcome.skipped = enabled_providers(warehouse, org.org_slug)
+            if providers is not None:
+                outcome.errors.update({name: "no enabled integration" for name in providers if name not in wanted})
+                wanted = [name for name in wanted if name in providers]
+            if outcome.skipped:
+                log_run(warehouse, org.org_slug, run_id, "warning",
+                        f"integrations not ingested by this release: {', '.join(outcome.skipped)}")  # fmt: skip
+            for provider in wanted:
+                try:
+                    rows = outcome.rows[provider] = ingest(org.org_slug, provider)
+                    log_run(warehouse, org.org_slug, run_id, "info", f"{provider}: {rows} rows loaded")
+                except Exception as exc:  # one failing provider does not stop the others
+                    outcome.errors[provider] = str(exc)
+                    logger.error("%s failed for %s: %s", provider, org.org_slug, exc)
+                    log_run(warehouse, org.org_slug, run_id, "error", f"{provider}: {exc}")
+            if outcome.rows or not wanted:
+                outcome.dbt_nodes = build(org.org_slug)
+                with warehouse.session():
+                    log_run(warehouse, org.org_slug, run_id, "info", f"dbt build: {outcome.dbt_nodes} nodes passed")
+                    invalidate(warehouse, org.org_slug, settings)
+        except Exception as exc:  # the build (or the platform) failed: record it, then re-raise with the error
+            outcome.errors["dbt" if "dbt" in str(exc) else "pipeline"] = str(exc)
+            log_run(warehouse, org.org_slug, run_id, "error", f"run failed: {exc}")
+            finish_run(warehouse, outcome, started, failed=True)
+            raise
+        with warehouse.session():
+            finish_run(warehouse, outcome, started)
+            log_run(warehouse, org.org_slug, run_id, "info", f"run {outcome.status} in {outcome.duration_s:.1f}s")
     if outcome.status == "partial":
         logger.warning("run %s of %s is partial: %s", run_id, org.org_slug, outcome.errors)
     return outcome

@@ -230,11 +230,23 @@ def transform_org(
             manifest = _point_manifest_at(_parsed_manifest(settings), org_slug)
             variables["focus_rawless"] = " ".join(sorted(_rawless_models(manifest, existing)))
             args = ["build", "--vars", json.dumps(variables)]
-            needless = [] if full_refresh else _needless_nodes(manifest, existing, state)
-            if needless:
-                # Only the named nodes go: a test of a kept model and a seed stays (no indirect exclusion).
-                args += ["--exclude", " ".join(needless), "--indirect-selection", "empty"]
-            result = run_dbt(settings, [*args, "--full-refresh"] if full_refresh else args, manifest)
+            needless = set() if full_refresh else set(_needless_nodes(manifest, existing, state))
+            every = manifest.nodes
+            # Needless tests leave the manifest for this build and come back after it: dbt's --exclude costs a search
+            # of the whole graph per name (0.6 s for ~300 names). Models and seeds stay (others depend on them):
+            # they are excluded by name, only them (no indirect exclusion of the tests of kept nodes).
+            manifest.nodes = {
+                unique_id: node
+                for unique_id, node in every.items()
+                if node.resource_type != "test" or node.name not in needless
+            }
+            kept = sorted(node.name for node in manifest.nodes.values() if node.name in needless)
+            if kept:
+                args += ["--exclude", " ".join(kept), "--indirect-selection", "empty"]
+            try:
+                result = run_dbt(settings, [*args, "--full-refresh"] if full_refresh else args, manifest)
+            finally:
+                manifest.nodes = every
     else:
         args = ["build", "--vars", json.dumps(variables)]
         result = run_dbt(settings, [*args, "--full-refresh"] if full_refresh else args)

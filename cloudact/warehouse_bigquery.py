@@ -397,6 +397,11 @@ class BigQueryWarehouse:
         """Nothing to hold: the client keeps its HTTP connections open anyway (see DuckDBWarehouse.session)."""
         yield
 
+    @contextmanager
+    def keep_open(self) -> Iterator[None]:
+        """Nothing to keep open: BigQuery has no file to load (see DuckDBWarehouse.keep_open)."""
+        yield
+
     def dataset_tables(self, dataset: str) -> set[str]:
         """Names of the tables and views in a tenant dataset (lower case; empty when it does not exist). An API call."""
         from google.api_core.exceptions import NotFound

@@ -499,30 +499,23 @@ def legacy_rows(config: AwsConfig, start: datetime, end: datetime, index: int) -
         yield out
 
 
-def write_legacy(out: Path, config: AwsConfig, file_format: str = "csv.gz", report: str = "cloudact-cur") -> list[Path]:
+def write_legacy(
+    out: Path, config: AwsConfig, file_format: str = "csv.gz", report: str = "cloudact-cur", chunk_rows: int = 200_000
+) -> list[Path]:
     """A legacy CUR report: ``<report>/YYYYMMDD-YYYYMMDD/<assembly>/<report>-1.<csv|csv.gz|parquet>`` plus the
     delivery's ``<report>-Manifest.json`` (``reportKeys``), in the assembly and the period folder. Parquet uses the
-    snake_case names of CUR's Athena format (``resource_tags_user_team``...). Returns the data files."""
+    snake_case names of CUR's Athena format (``resource_tags_user_team``...). Returns the data files.
+
+    Rows are written ``chunk_rows`` at a time, so a month of millions of rows streams with flat memory. The header is
+    every column of the month's first chunk (the scenario rows and the first usage rows hold them all); a later row
+    with another column is an error, not a silently dropped value."""
     files = []
     for index, (start, end) in enumerate(month_range(config)):
         period = f"{start:%Y%m%d}-{end:%Y%m%d}"
         assembly = f"{config.seed:08d}-0000-4000-8000-{start:%Y%m}00000000"
         path = out / report / period / assembly / f"{report}-1.{file_format}"
         path.parent.mkdir(parents=True, exist_ok=True)
-        rows = list(legacy_rows(config, start, end, index))
-        header = sorted({key for row in rows for key in row})
-        if file_format == "parquet":
-            from ingestion.sources.aws_cur.helpers import normalize_column
-
-            table = pa.table({normalize_column(key): [row.get(key) for row in rows] for key in header})
-            pq.write_table(table, path)
-        else:
-            text = io.StringIO()
-            writer = csv.DictWriter(text, fieldnames=header)
-            writer.writeheader()
-            writer.writerows(rows)
-            data = text.getvalue().encode()
-            path.write_bytes(gzip.compress(data, mtime=0) if file_format.endswith(".gz") else data)
+        header = _write_legacy_file(path, legacy_rows(config, start, end, index), file_format, chunk_rows)
         manifest = {
             "assemblyId": assembly,
             "account": config.payer,
@@ -538,6 +531,61 @@ def write_legacy(out: Path, config: AwsConfig, file_format: str = "csv.gz", repo
         (out / report / period / f"{report}-Manifest.json").write_text(json.dumps(manifest, indent=2))
         files.append(path)
     return files
+
+
+def _write_legacy_file(path: Path, rows: Iterator[dict[str, str]], file_format: str, chunk_rows: int) -> list[str]:
+    """Write one legacy CUR file chunk by chunk; returns its header (legacy column names)."""
+    header: list[str] = []
+    parquet: pq.ParquetWriter | None = None
+    text: io.TextIOWrapper | None = None
+    binary = path.open("wb") if file_format != "parquet" else None
+    if binary is not None:
+        stream: Any = binary
+        if file_format.endswith(".gz"):  # no name and no time in the gzip header: the same rows, the same bytes
+            stream = gzip.GzipFile(filename="", mode="wb", fileobj=binary, mtime=0)
+        text = io.TextIOWrapper(stream, encoding="utf-8", newline="")
+    writer: csv.DictWriter | None = None
+    try:
+        for chunk in _chunks(rows, chunk_rows):
+            if not header:
+                header = sorted({key for row in chunk for key in row})
+            extra = {key for row in chunk for key in row} - set(header)
+            if extra:
+                raise ValueError(f"{path}: columns {sorted(extra)} appear after the first {chunk_rows} rows")
+            if file_format == "parquet":
+                from ingestion.sources.aws_cur.helpers import normalize_column
+
+                table = pa.table({normalize_column(key): pa.array([row.get(key) for row in chunk], STRING)
+                                  for key in header})  # fmt: skip
+                parquet = parquet or pq.ParquetWriter(path, table.schema)
+                parquet.write_table(table)
+            else:
+                assert text is not None
+                if writer is None:
+                    writer = csv.DictWriter(text, fieldnames=header)
+                    writer.writeheader()
+                writer.writerows(chunk)
+        if file_format == "parquet" and parquet is None:  # a month without rows: an empty file, as AWS sends
+            pq.write_table(pa.table({}), path)
+    finally:
+        if parquet is not None:
+            parquet.close()
+        if text is not None:
+            text.close()  # closes the gzip stream, which leaves the file it writes to open
+        if binary is not None:
+            binary.close()
+    return header
+
+
+def _chunks(rows: Iterator[dict[str, str]], size: int) -> Iterator[list[dict[str, str]]]:
+    chunk: list[dict[str, str]] = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 FOCUS12_COLUMNS = (
