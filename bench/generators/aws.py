@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import functools
 import gzip
 import io
 import json
@@ -388,6 +389,7 @@ class _Month:
             )  # fmt: skip
 
 
+@functools.cache
 def _sku(code: str, usage_type: str) -> str:
     """A stable 16-character SKU per (service, usage type), like AWS's."""
     text = f"{code}/{usage_type}"
@@ -464,6 +466,7 @@ def write_cur2(out: Path, config: AwsConfig, export: str = "cloudact-cur2", chun
     return parts
 
 
+@functools.cache
 def legacy_header(name: str) -> str:
     """The legacy CUR header of a CUR 2.0 column (``line_item_unblended_cost`` → ``lineItem/UnblendedCost``)."""
     for prefix, legacy in LEGACY_PREFIXES.items():
@@ -479,23 +482,23 @@ def legacy_header(name: str) -> str:
 
 def legacy_rows(config: AwsConfig, start: datetime, end: datetime, index: int) -> Iterator[dict[str, str]]:
     """One month's line items with legacy CUR headers, every value as CUR CSV text (tags one column per key)."""
+    prefixes = {"resource_tags": "resourceTags/", "cost_category": "costCategory/", "discount": "discount/"}
+    scalars = [(field.name, legacy_header(field.name)) for field in CUR2_SCHEMA if not pa.types.is_map(field.type)]
     for row in month_rows(config, start, end, index):
         out: dict[str, str] = {}
-        for field in CUR2_SCHEMA:
-            value = row.get(field.name)
-            if field.name in ("resource_tags", "cost_category", "discount"):
-                prefix = {"resource_tags": "resourceTags/", "cost_category": "costCategory/", "discount": "discount/"}
-                for key, item in (value or {}).items():
-                    key = key.replace("user_", "user:", 1) if field.name == "resource_tags" else key
-                    out[prefix[field.name] + key] = str(item)
-            elif field.name == "product":
-                for key, item in (value or {}).items():
-                    if key in LEGACY_PRODUCT_KEYS:
-                        out[LEGACY_PRODUCT_KEYS[key]] = str(item)
-            elif isinstance(value, datetime):
-                out[legacy_header(field.name)] = f"{value:%Y-%m-%dT%H:%M:%SZ}"
+        for name, header in scalars:
+            value = row.get(name)
+            if isinstance(value, datetime):
+                out[header] = f"{value:%Y-%m-%dT%H:%M:%SZ}"
             elif value is not None and value != "":
-                out[legacy_header(field.name)] = str(value)
+                out[header] = str(value)
+        for name, prefix in prefixes.items():
+            for key, item in (row.get(name) or {}).items():
+                key = key.replace("user_", "user:", 1) if name == "resource_tags" else key
+                out[prefix + key] = str(item)
+        for key, item in (row.get("product") or {}).items():
+            if key in LEGACY_PRODUCT_KEYS:
+                out[LEGACY_PRODUCT_KEYS[key]] = str(item)
         yield out
 
 
