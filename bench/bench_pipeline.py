@@ -175,6 +175,9 @@ def child(mode: str, data_dir: Path) -> None:
         )  # fmt: skip
         con = duckdb.connect(str(settings.resolved_duckdb_path))
         con.execute("set TimeZone = 'UTC'")
+        # The engine settings of dbt's builds (profiles.yml): the same memory limit, or the statement may use ten
+        # times the memory the model is allowed and the ratio measures the limit, not the build.
+        con.execute(f"set memory_limit = '{settings.duckdb_memory_limit}'")
         con.execute(sql)
         con.close()
     else:
