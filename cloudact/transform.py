@@ -240,9 +240,9 @@ def transform_org(
                 for unique_id, node in every.items()
                 if node.resource_type != "test" or node.name not in needless
             }
-            kept = sorted(node.name for node in manifest.nodes.values() if node.name in needless)
-            if kept:
-                args += ["--exclude", " ".join(kept), "--indirect-selection", "empty"]
+            excluded = sorted(node.name for node in manifest.nodes.values() if node.name in needless)
+            if excluded:
+                args += ["--exclude", " ".join(excluded), "--indirect-selection", "empty"]
             try:
                 result = run_dbt(settings, [*args, "--full-refresh"] if full_refresh else args, manifest)
             finally:
