@@ -416,13 +416,7 @@ def cur2_batches(
     config: AwsConfig, start: datetime, end: datetime, index: int, chunk_rows: int
 ) -> Iterator[pa.RecordBatch]:
     """One month's line items as CUR 2.0 record batches of at most ``chunk_rows`` rows."""
-    chunk: list[dict[str, Any]] = []
-    for row in month_rows(config, start, end, index):
-        chunk.append(row)
-        if len(chunk) == chunk_rows:
-            yield _batch(chunk)
-            chunk = []
-    if chunk:
+    for chunk in _chunks(month_rows(config, start, end, index), chunk_rows):
         yield _batch(chunk)
 
 
@@ -548,16 +542,16 @@ def _write_legacy_file(path: Path, rows: Iterator[dict[str, str]], file_format: 
             stream = gzip.GzipFile(filename="", mode="wb", fileobj=binary, mtime=0)
         text = io.TextIOWrapper(stream, encoding="utf-8", newline="")
     writer: csv.DictWriter | None = None
+    from ingestion.sources.aws_cur.helpers import normalize_column
+
     try:
         for chunk in _chunks(rows, chunk_rows):
-            if not header:
-                header = sorted({key for row in chunk for key in row})
-            extra = {key for row in chunk for key in row} - set(header)
+            keys = {key for row in chunk for key in row}
+            header = header or sorted(keys)
+            extra = keys.difference(header)
             if extra:
                 raise ValueError(f"{path}: columns {sorted(extra)} appear after the first {chunk_rows} rows")
             if file_format == "parquet":
-                from ingestion.sources.aws_cur.helpers import normalize_column
-
                 table = pa.table({normalize_column(key): pa.array([row.get(key) for row in chunk], STRING)
                                   for key in header})  # fmt: skip
                 parquet = parquet or pq.ParquetWriter(path, table.schema)
@@ -568,7 +562,7 @@ def _write_legacy_file(path: Path, rows: Iterator[dict[str, str]], file_format: 
                     writer = csv.DictWriter(text, fieldnames=header)
                     writer.writeheader()
                 writer.writerows(chunk)
-        if file_format == "parquet" and parquet is None:  # a month without rows: an empty file, as AWS sends
+        if file_format == "parquet" and parquet is None:  # a month without rows: an empty file
             pq.write_table(pa.table({}), path)
     finally:
         if parquet is not None:
@@ -580,8 +574,9 @@ def _write_legacy_file(path: Path, rows: Iterator[dict[str, str]], file_format: 
     return header
 
 
-def _chunks(rows: Iterator[dict[str, str]], size: int) -> Iterator[list[dict[str, str]]]:
-    chunk: list[dict[str, str]] = []
+def _chunks(rows: Iterator[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
+    """Consecutive lists of at most ``size`` rows."""
+    chunk: list[dict[str, Any]] = []
     for row in rows:
         chunk.append(row)
         if len(chunk) == size:
