@@ -117,15 +117,26 @@ renamed as (
 
 {#- One FOCUS row per line item, except SavingsPlanNegation (AWS writes one per covered line, equal and opposite:
     FOCUS shows covered usage at BilledCost 0 instead). A RIFee or SavingsPlanRecurringFee line also gives an Unused
-    row carrying the unused part of the commitment (FOCUS discount handling). -#}
-expanded as (
-    select renamed.*, 'charge' as row_kind
-    from renamed
-    where line_item_type <> 'SavingsPlanNegation'
+    row carrying the unused part of the commitment (FOCUS discount handling). Both come from one pass over the line
+    items, each joined to a two-row list of row kinds: a union of two selects from `renamed` would make the warehouse
+    materialise every line item to read them twice (at 10M rows DuckDB wrote and spilled 10 GB for it). -#}
+row_kinds as (
+    select 'charge' as row_kind
     union all
-    select renamed.*, 'unused' as row_kind
+    select 'unused' as row_kind
+),
+
+expanded as (
+    select renamed.*, row_kinds.row_kind
     from renamed
-    where line_item_type in ('RIFee', 'SavingsPlanRecurringFee') and unused_commitment_cost <> 0
+    cross join row_kinds
+    where
+        (row_kinds.row_kind = 'charge' and renamed.line_item_type <> 'SavingsPlanNegation')
+        or (
+            row_kinds.row_kind = 'unused'
+            and renamed.line_item_type in ('RIFee', 'SavingsPlanRecurringFee')
+            and renamed.unused_commitment_cost <> 0
+        )
 ),
 
 categorized as (
@@ -325,9 +336,13 @@ final as (
         end as commitment_discount_unit,
         billed_cost,
         effective_cost,
-        case when has_sku_price then {{ money_product('list_unit_price', 'quantity') }} else billed_cost end as list_cost,
-        case when has_sku_price then {{ money_product('contracted_unit_price', 'quantity') }} else billed_cost end
-            as contracted_cost,
+        case when has_sku_price then sku_list_cost else billed_cost end as list_cost,
+        case
+            when not has_sku_price then billed_cost
+            {#- Most lines are contracted at their list price: the same exact product, computed once. #}
+            when contracted_unit_price = list_unit_price then sku_list_cost
+            else {{ money_product('contracted_unit_price', 'quantity') }}
+        end as contracted_cost,
         case when has_sku_price then list_unit_price end as list_unit_price,
         case when has_sku_price then contracted_unit_price end as contracted_unit_price,
         case when has_sku_price then quantity end as pricing_quantity,
@@ -371,7 +386,8 @@ final as (
                 when lower(usage_type) like '%latency-optimized%' then 'Latency Optimized'
                 when lower(usage_type) like '%modelunits%' or lower(usage_type) like '%reserved%' then 'Provisioned Throughput'
                 else 'On-Demand'
-            end as bedrock_pricing_model
+            end as bedrock_pricing_model,
+            case when has_sku_price then {{ money_product('list_unit_price', 'quantity') }} end as sku_list_cost
         from flagged
     ) as described
 )
