@@ -17,7 +17,7 @@ from bench import bench_pipeline
 
 TARGETS = {
     "parquet (dlt)": ("≥ 1,000,000 rows/s", lambda r: (r["rows_per_s"] or 0) >= 1e6),
-    "full FOCUS build (dbt run)": ("≤ 1.3× baseline, RSS ≤ 2 GiB", lambda r: r["ratio"] <= 1.3 and r["rss_mb"] <= 2048),
+    "full FOCUS build (dbt run": ("≤ 1.3× baseline, RSS ≤ 2 GiB", lambda r: r["ratio"] <= 1.3 and r["rss_mb"] <= 2048),
     "incremental": ("≤ 10% of full", lambda r: r["ratio"] <= 0.10),
     "nightly run": ("≤ 1.5 s overhead per org", lambda r: r["overhead_per_org_s"] <= 1.5),
 }
@@ -61,13 +61,19 @@ def table(results: list[dict[str, Any]], api: list[dict[str, Any]], api_rows: in
             baseline += f", peak RSS {row['baseline_rss_mb']:,.0f} MB"
         ratio = f"{row['ratio']:.2f}×" if row["ratio"] is not None and not per_org else "-"
         lines.append(f"| {row['step']} | {result} | {baseline} | {ratio} | {target} | {met} |")
+    from bench.bench_api_reads import TARGET_RATE
+
     for row in api:
-        cached = str(row["scenario"]).startswith("cached")
+        scenario = str(row["scenario"])
         met = "-"
         target = "-"
-        if cached:
-            target = "p99 ≤ 10 ms, ≥ 1,000 req/s"
-            met = "yes" if float(row["p99_ms"]) <= 10 and float(row["req_per_s"]) >= 1000 else "no"
+        if scenario.startswith("cached at"):  # open loop at the target rate: the latency a client sees
+            target = f"p99 ≤ 10 ms at {TARGET_RATE:,} req/s"
+            served = float(row["req_per_s"]) >= 0.99 * TARGET_RATE
+            met = "yes" if float(row["p99_ms"]) <= 10 and served else "no"
+        elif scenario.startswith("cached"):  # closed loop, 50 clients: the throughput the server sustains
+            target = f"≥ {TARGET_RATE:,} req/s"
+            met = "yes" if float(row["req_per_s"]) >= TARGET_RATE else "no"
         lines.append(
             f"| API {row['scenario']} at {api_rows:,} rows | p50 {row['p50_ms']} ms, p99 {row['p99_ms']} ms, "
             f"{row['req_per_s']} req/s ({row['requests']} requests) "
