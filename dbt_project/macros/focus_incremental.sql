@@ -1,14 +1,13 @@
-{% macro focus_delete_changed_periods() %}
-    {#- Pre-hook of cost_data_standard_1_3: on an incremental build, delete the rows of the periods being replaced. -#}
-    {{ return(adapter.dispatch('focus_delete_changed_periods', 'cloudact')()) }}
+{% macro focus_delete_changed_units() %}
+    {#- Pre-hook of cost_data_standard_1_3: on an incremental build, delete the rows of the units being replaced (whole
+        billing periods, or single days of a re-delivered one: int_focus_changed_units). -#}
+    {{ return(adapter.dispatch('focus_delete_changed_units', 'cloudact')()) }}
 {% endmacro %}
 
-{% macro default__focus_delete_changed_periods() %}
+{% macro default__focus_delete_changed_units() %}
     {%- if is_incremental() %}
     delete from {{ this }}
-    where {{ period_key('x_Provider', 'BillingAccountId', 'BillingPeriodStart') }} in (
-        select period_key from {{ ref('int_focus_changed_periods') }}
-    )
+    where {{ focus_units_filter('x_Provider', 'BillingAccountId', 'BillingPeriodStart', 'ChargePeriodStart') }}
     {%- endif %}
 {% endmacro %}
 

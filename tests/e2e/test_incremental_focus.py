@@ -1,8 +1,10 @@
-"""The incremental FOCUS build: only the billing periods whose raw data changed are rebuilt, and they are rebuilt whole.
+"""The incremental FOCUS build: only the billing periods whose raw data changed are rebuilt: whole, or (AWS CUR, whose
+lines carry a fingerprint) only the days whose lines changed.
 
 Two AWS billing periods (the public sample's November and a December copy), then: a build with nothing new touches no
-row; a restated December replaces December's rows only; a SaaS subscription removed takes its rows with it; a changed
-project (fingerprint) and ``full_refresh`` rebuild everything. The result always equals a full rebuild's.
+row; a restated December replaces December's rows only; December re-sent as it was rebuilds nothing, and re-sent with
+one day changed rebuilds that day; a SaaS subscription removed takes its rows with it; a changed project
+(fingerprint) and ``full_refresh`` rebuild everything. The result always equals a full rebuild's.
 """
 
 from __future__ import annotations
@@ -32,8 +34,11 @@ pytestmark = pytest.mark.slow
 FOCUS_COLUMNS = "x_ChargeId, BilledCost, EffectiveCost, ChargePeriodStart, BillingPeriodStart, x_Provider"
 
 
-def _cur_month(folder: Path, month: str, scale: Decimal = Decimal(1)) -> Path:
-    """The public sample moved to another month (ids and dates rewritten); costs multiplied by ``scale``."""
+def _cur_month(
+    folder: Path, month: str, scale: Decimal = Decimal(1), day: str | None = None, day_scale: Decimal = Decimal(1)
+) -> Path:
+    """The public sample moved to another month (ids and dates rewritten); costs multiplied by ``scale``, and those of
+    the lines of usage day ``day`` (``YYYY-MM-DD``) by ``day_scale`` instead when given."""
     with AWS_SAMPLE.open(newline="") as handle:
         reader = csv.DictReader(handle)
         header, rows = list(reader.fieldnames or []), list(reader)
@@ -46,7 +51,8 @@ def _cur_month(folder: Path, month: str, scale: Decimal = Decimal(1)) -> Path:
         row["identity/LineItemId"] = f"{month}-{row['identity/LineItemId']}"
         for money in ("lineItem/UnblendedCost", "lineItem/NetUnblendedCost"):
             if row.get(money):
-                row[money] = str(Decimal(row[money]) * scale)
+                on_day = day is not None and row["lineItem/UsageStartDate"].startswith(day)
+                row[money] = str(Decimal(row[money]) * (day_scale if on_day else scale))
     path = folder / f"cur-{month}.csv"
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="") as handle:
@@ -152,6 +158,44 @@ def test_a_restated_period_replaces_that_period_only(org: tuple[Settings, str, P
     december = [key for key in before if key not in november]
     assert all(after[key][0] == 2 * before[key][0] for key in december)  # type: ignore[operator]
     assert {after[key][-1] for key in december} != {before[key][-1] for key in december}  # from the new load
+
+
+def _units(settings: Settings, slug: str) -> list[tuple[object, ...]]:
+    return table_state(
+        settings, f"select unit_key, charge_date, change from {slug}_prod.int_focus_changed_units order by unit_key"
+    )
+
+
+def test_a_month_re_delivered_with_one_day_changed_replaces_that_day_only(org: tuple[Settings, str, Path]) -> None:
+    """AWS re-sends the whole open month every day: only the days whose lines changed are rebuilt (their row count or
+    the sum of their line fingerprints differs); the rest of the month keeps its rows, load id included."""
+    settings, slug, tmp = org
+    december = _cur_month(tmp / "december", "2023-12", scale=Decimal(2))  # as the restated test leaves it
+    run_ingest(settings, slug, "aws", aws_source_for(december))
+    transform_org(settings, slug)
+    before = _focus(settings, slug)
+    resent = _cur_month(tmp / "one-day", "2023-12", scale=Decimal(2))  # the same lines again: nothing changed
+    run_ingest(settings, slug, "aws", aws_source_for(resent))
+    transform_org(settings, slug)
+    assert _changed(settings, slug) == [("aws|123412340534|2023-12-01", "redelivered")]  # a newer load...
+    assert _units(settings, slug) == []  # ...whose lines are all as they were: nothing to rebuild
+    assert _focus(settings, slug) == before
+    changed = _cur_month(tmp / "one-day-changed", "2023-12", Decimal(2), day="2023-12-13", day_scale=Decimal(3))
+    run_ingest(settings, slug, "aws", aws_source_for(changed))
+    transform_org(settings, slug)
+    assert _units(settings, slug) == [("aws|123412340534|2023-12-01|2023-12-13", "2023-12-13", "redelivered")]
+    after = _focus(settings, slug)
+    assert len(after) == len(before)
+    day = {key for key, row in before.items() if str(row[2]).startswith("2023-12-13")}
+    assert len(day) == 98  # the sample's lines of its 13th day
+    assert {key: after[key] for key in before if key not in day} == {
+        key: before[key] for key in before if key not in day
+    }
+    assert all(after[key][0] == before[key][0] / 2 * 3 for key in day)  # type: ignore[operator]
+    assert {after[key][-1] for key in day}.isdisjoint({row[-1] for row in before.values()})  # from the new load
+    transform_org(settings, slug, full_refresh=True)  # the same table as a rebuild from scratch, load ids aside
+    rebuilt = _focus(settings, slug)
+    assert {key: row[:-1] for key, row in rebuilt.items()} == {key: row[:-1] for key, row in after.items()}
 
 
 def test_a_removed_subscription_takes_its_rows_with_it(org: tuple[Settings, str, Path]) -> None:

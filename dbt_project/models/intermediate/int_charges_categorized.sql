@@ -20,6 +20,8 @@ categorized as (
         {%- for column in charge_columns() if column != 'service_name' %}
         charges.{{ column }},
         {%- endfor %}
+        charges.source_row_hash,
+        charges.billing_period_text,
         {#- Rows without a product name (AWS tax and credits) take the service's name from the lookup. -#}
         coalesce(charges.service_name, service_categories.service_name, charges.service_code) as service_name,
         {#- An unmapped service stays visible as Other; the lookup seeds are ours to extend. -#}

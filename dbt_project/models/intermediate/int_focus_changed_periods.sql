@@ -1,11 +1,13 @@
-{#- The billing periods the next incremental build of cost_data_standard_1_3 must replace: one row per period key
-    (provider | billing account | billing period start) whose raw delivery differs from what the FOCUS table holds.
+{#- The billing periods whose raw delivery differs from what cost_data_standard_1_3 holds: one row per period key
+    (provider | billing account | billing period start). int_focus_changed_units then lists what the next build
+    replaces: a new or vanished period whole, a re-delivered one whole or only its changed days.
     A period differs when its newest load id or its row count changed (a provider re-delivered it), when it is new, or
     when it vanished from the raw data (e.g. a SaaS subscription removed) so that its old rows must go. When the FOCUS
     table does not exist yet, was built by another version of the project (focus_fingerprint), predates x_LoadId, or
-    under --full-refresh, every period is listed. Materialised as a small table so the FOCUS model's pre-hook and body
-    read the same list. billing_period_start (UTC ISO text) lets the FOCUS model filter on the bare billing period
-    column, which the warehouse pushes down to the raw scans (a filter on the key text is applied only at the end). -#}
+    under --full-refresh, every period is listed, as new. Materialised as a small table; billing_period_start (UTC ISO
+    text) lets the next models filter on the bare billing period column, which the warehouse pushes down to the raw
+    scans (a filter on the key text is applied only at the end), and billing_period_text (the raw column's value as
+    delivered, for sources that expose it) lets DuckDB skip the other periods' row groups of the raw table. -#}
 {{ config(materialized='table', tags=['focus']) }}
 {%- set target_relation = none -%}
 {%- set current_state = true -%}
@@ -23,13 +25,23 @@
     {%- endif -%}
 {%- endif %}
 
+{#- Grouped by the bare columns first and keyed after: building the key text of every row costs more than the scan. #}
 with source_periods as (
     select
         {{ period_key('provider', 'billing_account_id', 'billing_period_start_at') }} as period_key,
         min(billing_period_start_at) as billing_period_start_at,
         max(load_id) as load_id,
-        count(*) as row_count
-    from {{ ref('int_charges_unioned') }}
+        sum(row_count) as row_count,
+        min(min_text) as min_text,
+        max(max_text) as max_text
+    from (
+        select
+            provider, billing_account_id, billing_period_start_at,
+            max(load_id) as load_id, count(*) as row_count,
+            min(billing_period_text) as min_text, max(billing_period_text) as max_text
+        from {{ ref('int_charges_unioned') }}
+        group by 1, 2, 3
+    ) as grouped
     group by 1
 ),
 
@@ -39,9 +51,13 @@ target_periods as (
     select
         {{ period_key('x_Provider', 'BillingAccountId', 'BillingPeriodStart') }} as period_key,
         min(BillingPeriodStart) as billing_period_start_at,
-        max(x_LoadId) as load_id,
-        count(*) as row_count
-    from {{ target_relation }}
+        max(load_id) as load_id,
+        sum(row_count) as row_count
+    from (
+        select x_Provider, BillingAccountId, BillingPeriodStart, max(x_LoadId) as load_id, count(*) as row_count
+        from {{ target_relation }}
+        group by 1, 2, 3
+    ) as grouped
     group by 1
 ),
 
@@ -68,7 +84,10 @@ changed as (
             when target_periods.period_key is null then 'new'
             when source_periods.period_key is null then 'vanished'
             else 'redelivered'
-        end as change
+        end as change,
+        {#- The raw billing period column's one value in the period, when it has one (see union_charges). -#}
+        case when source_periods.min_text = source_periods.max_text then source_periods.min_text end
+            as billing_period_text
     from source_periods
     full outer join target_periods
         on source_periods.period_key = target_periods.period_key
@@ -78,4 +97,4 @@ changed as (
         or source_periods.row_count != target_periods.row_count
 )
 
-select period_key, billing_period_start, change from changed
+select period_key, billing_period_start, change, billing_period_text from changed

@@ -1,34 +1,36 @@
 {%- set string = dbt.type_string() -%}
 {%- set bedrock_codes = "'AmazonBedrock', 'AmazonBedrockService', 'AmazonBedrockFoundationModels', 'AmazonBedrockAgentCore'" -%}
+{%- set pinned = [
+    ['identity_line_item_id', string], ['identity_time_interval', string],
+    ['bill_invoice_id', string], ['bill_invoicing_entity', string], ['bill_billing_entity', string],
+    ['bill_bill_type', string], ['bill_payer_account_id', string], ['bill_payer_account_name', string],
+    ['bill_billing_period_start_date', string], ['bill_billing_period_end_date', string],
+    ['line_item_usage_account_id', string], ['line_item_usage_account_name', string],
+    ['line_item_line_item_type', string],
+    ['line_item_usage_start_date', string], ['line_item_usage_end_date', string],
+    ['line_item_product_code', string], ['line_item_usage_type', string], ['line_item_operation', string],
+    ['line_item_availability_zone', string], ['line_item_resource_id', string],
+    ['line_item_usage_amount', string], ['line_item_currency_code', string],
+    ['line_item_unblended_rate', string], ['line_item_unblended_cost', string],
+    ['line_item_net_unblended_cost', string], ['line_item_line_item_description', string],
+    ['line_item_legal_entity', string], ['product_product_name', string], ['product_region', string],
+    ['product_region_code', string],
+    ['product_location', string], ['product_sku', string], ['product_product_family', string],
+    ['product_instance_type', string], ['product_storage_class', string],
+    ['pricing_rate_code', string], ['pricing_rate_id', string], ['pricing_public_on_demand_cost', string],
+    ['pricing_public_on_demand_rate', string], ['pricing_term', string], ['pricing_unit', string],
+    ['pricing_purchase_option', string],
+    ['reservation_reservation_arn', string], ['reservation_effective_cost', string],
+    ['reservation_unused_amortized_upfront_fee_for_billing_period', string],
+    ['reservation_unused_recurring_fee', string], ['reservation_unused_quantity', string],
+    ['savings_plan_savings_plan_arn', string], ['savings_plan_savings_plan_effective_cost', string],
+    ['savings_plan_total_commitment_to_date', string], ['savings_plan_used_commitment', string],
+    ['resource_tags', string], ['cost_category', string], ['discount', string],
+    ['source_file', string], ['_dlt_load_id', string],
+] -%}
+{%- set source_columns = pinned | map('first') | reject('in', ['source_file', '_dlt_load_id']) | list -%}
 with source as (
-    {{ pinned_source('aws', 'aws_cur_line_items', [
-        ['identity_line_item_id', string], ['identity_time_interval', string],
-        ['bill_invoice_id', string], ['bill_invoicing_entity', string], ['bill_billing_entity', string],
-        ['bill_bill_type', string], ['bill_payer_account_id', string], ['bill_payer_account_name', string],
-        ['bill_billing_period_start_date', string], ['bill_billing_period_end_date', string],
-        ['line_item_usage_account_id', string], ['line_item_usage_account_name', string],
-        ['line_item_line_item_type', string],
-        ['line_item_usage_start_date', string], ['line_item_usage_end_date', string],
-        ['line_item_product_code', string], ['line_item_usage_type', string], ['line_item_operation', string],
-        ['line_item_availability_zone', string], ['line_item_resource_id', string],
-        ['line_item_usage_amount', string], ['line_item_currency_code', string],
-        ['line_item_unblended_rate', string], ['line_item_unblended_cost', string],
-        ['line_item_net_unblended_cost', string], ['line_item_line_item_description', string],
-        ['line_item_legal_entity', string], ['product_product_name', string], ['product_region', string],
-        ['product_region_code', string],
-        ['product_location', string], ['product_sku', string], ['product_product_family', string],
-        ['product_instance_type', string], ['product_storage_class', string],
-        ['pricing_rate_code', string], ['pricing_rate_id', string], ['pricing_public_on_demand_cost', string],
-        ['pricing_public_on_demand_rate', string], ['pricing_term', string], ['pricing_unit', string],
-        ['pricing_purchase_option', string],
-        ['reservation_reservation_arn', string], ['reservation_effective_cost', string],
-        ['reservation_unused_amortized_upfront_fee_for_billing_period', string],
-        ['reservation_unused_recurring_fee', string], ['reservation_unused_quantity', string],
-        ['savings_plan_savings_plan_arn', string], ['savings_plan_savings_plan_effective_cost', string],
-        ['savings_plan_total_commitment_to_date', string], ['savings_plan_used_commitment', string],
-        ['resource_tags', string], ['cost_category', string], ['discount', string],
-        ['source_file', string], ['_dlt_load_id', string],
-    ]) }}
+    {{ pinned_source('aws', 'aws_cur_line_items', pinned) }}
 ),
 
 {#- AWS's own FOCUS export of the same payer account and billing period supersedes the CUR's rows (both describe
@@ -54,6 +56,12 @@ renamed as (
         identity_line_item_id as line_item_id,
         identity_time_interval as time_interval,
         _dlt_load_id as load_id,
+        {#- Fingerprint of the line: every column read here but the file name and the load id, which change with each
+            delivery whatever the line says. A re-delivered month then rebuilds only the days whose lines changed
+            (int_focus_changed_units): each row of this model depends on its own line and nothing else. -#}
+        {{ row_hash(source_columns) }} as source_row_hash,
+        {#- The billing period as delivered: a filter on this bare column reaches the raw scan (see union_charges). -#}
+        bill_billing_period_start_date as billing_period_text,
         line_item_product_code as product_code,
         bill_payer_account_id as billing_account_id,
         coalesce(bill_payer_account_name, bill_payer_account_id) as billing_account_name,
@@ -353,6 +361,8 @@ final as (
         charge_period_start_at,
         charge_period_end_at,
         load_id,
+        source_row_hash,
+        billing_period_text,
         case
             when not is_bedrock then null
             when billing_entity = 'AWS Marketplace' then trim(replace(product_name, '(Amazon Bedrock Edition)', ''))
