@@ -119,6 +119,24 @@ select
     null::varchar as x_AiModel, null::varchar as x_AiTokenType, null::varchar as x_AiProjectId,
     null::varchar as x_AiApiKeyId, null::varchar as x_ProviderDetails,
     null::decimal(38, 12) as x_CalculatedCost, null::decimal(38, 12) as x_CostVariance,
-    _dlt_load_id as x_LoadId
+    _dlt_load_id as x_LoadId,
+    -- The model's fingerprint of the line: the same columns in the same order (those this raw table lacks as nulls).
+    cast(hash(
+        identity_line_item_id, identity_time_interval, bill_invoice_id, bill_invoicing_entity, bill_billing_entity,
+        bill_bill_type, bill_payer_account_id, bill_payer_account_name, bill_billing_period_start_date,
+        bill_billing_period_end_date, line_item_usage_account_id, line_item_usage_account_name,
+        line_item_line_item_type, line_item_usage_start_date, line_item_usage_end_date, line_item_product_code,
+        line_item_usage_type, line_item_operation, line_item_availability_zone, line_item_resource_id,
+        line_item_usage_amount, line_item_currency_code, line_item_unblended_rate, line_item_unblended_cost,
+        null::varchar /* line_item_net_unblended_cost */, line_item_line_item_description, line_item_legal_entity,
+        product_product_name, product_region, product_region_code, product_location, product_sku,
+        product_product_family, product_instance_type, null::varchar /* product_storage_class */, pricing_rate_code,
+        null::varchar /* pricing_rate_id */, pricing_public_on_demand_cost, pricing_public_on_demand_rate,
+        pricing_term, pricing_unit, pricing_purchase_option, reservation_reservation_arn, reservation_effective_cost,
+        reservation_unused_amortized_upfront_fee_for_billing_period, reservation_unused_recurring_fee,
+        reservation_unused_quantity, savings_plan_savings_plan_arn, savings_plan_savings_plan_effective_cost,
+        savings_plan_total_commitment_to_date, savings_plan_used_commitment, resource_tags,
+        null::varchar /* cost_category */, null::varchar /* discount */
+    ) >> 1 as bigint) as x_SourceRowHash
 from priced
 left join {seed} as seed on lower(priced.line_item_product_code) = lower(seed.service_code)

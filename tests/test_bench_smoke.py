@@ -25,7 +25,7 @@ def test_pipeline_benchmarks_run_on_tiny_data(tmp_path: Path) -> None:
         "full FOCUS build (dbt run)",
         "full FOCUS build (dbt run, project parsed)",
         "full FOCUS build + data tests (dbt build)",
-        "incremental: last month re-delivered (dbt run)",
+        "incremental: last month re-delivered, 2 days changed (dbt run)",
         "incremental: the same, project parsed",
         "incremental: the FOCUS model's own time",
         "nightly run, 2 orgs (first night)",
@@ -39,6 +39,16 @@ def test_pipeline_benchmarks_run_on_tiny_data(tmp_path: Path) -> None:
     assert results[5]["seconds"] < build["seconds"] and results[8]["seconds"] < results[7]["seconds"]
     printed = table(results, [], 0)
     assert printed.count("\n") == len(results) + 1  # header, rule, one line per step
+    # The re-delivered month is the history's last month with only its last 2 days changed: the incremental build
+    # rebuilt those 2 days, nothing else.
+    import duckdb
+
+    con = duckdb.connect(str(tmp_path / "build" / "build" / "warehouse.duckdb"), read_only=True)
+    try:
+        units = con.execute("select charge_date from bench_org_prod.int_focus_changed_units order by 1").fetchall()
+    finally:
+        con.close()
+    assert units == [("2025-12-30",), ("2025-12-31",)]
 
 
 def test_the_baseline_statement_produces_the_focus_columns(tmp_path: Path) -> None:
@@ -52,7 +62,7 @@ def test_the_baseline_statement_produces_the_focus_columns(tmp_path: Path) -> No
         base = [row[0] for row in con.execute("describe bench_org_prod.baseline_focus").fetchall()]
         totals = [
             con.execute(
-                f"""select ChargeCategory, count(*), sum(BilledCost) from bench_org_prod.{table}
+                f"""select ChargeCategory, count(*), sum(BilledCost), sum(x_SourceRowHash) from bench_org_prod.{table}
                     where x_LineItemType in ('Usage', 'Tax') group by all order by all"""
             ).fetchall()
             for table in ("cost_data_standard_1_3", "baseline_focus")
@@ -61,7 +71,7 @@ def test_the_baseline_statement_produces_the_focus_columns(tmp_path: Path) -> No
         con.close()
     assert base == focus
     # On-demand usage and tax (all but a few rows a month; commitments get Unused rows only the model adds): the
-    # same rows by category and the same billed cost.
+    # same rows by category, the same billed cost and the same line fingerprints.
     assert totals[0] == totals[1] and len(totals[0]) == 2
 
 

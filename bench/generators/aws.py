@@ -137,6 +137,10 @@ class AwsConfig:
     usage_rows: int = 200  # on-demand usage rows per month, besides the scenario rows
     scenarios: bool = True
     seed: int = 7
+    # A re-delivery of the same months: revision N > 0 changes the usage amounts (and costs) of each month's last
+    # ``revised_days`` days and nothing else, as AWS re-sends an open month whose last days' usage was updated.
+    revision: int = 0
+    revised_days: int = 2
 
     def account_ids(self) -> list[str]:
         return [self.payer] + [f"{444455556666 + index * 1111:012d}" for index in range(1, self.accounts)]
@@ -200,6 +204,8 @@ class _Month:
             account = self.accounts[rnd.randrange(len(self.accounts))]
             day = rnd.randrange(self.days)
             amount = Decimal(rnd.randint(*service.amount))
+            if self.config.revision and day >= self.days - self.config.revised_days:
+                amount += self.config.revision  # the random stream is untouched: every other row stays the same
             cost = _money(service.rate * amount)
             resource = f"{service.code.lower()}-{account[-4:]}-{rnd.randrange(50):03d}"
             yield self.row(
@@ -497,7 +503,12 @@ def legacy_rows(config: AwsConfig, start: datetime, end: datetime, index: int) -
 
 
 def write_legacy(
-    out: Path, config: AwsConfig, file_format: str = "csv.gz", report: str = "cloudact-cur", chunk_rows: int = 200_000
+    out: Path,
+    config: AwsConfig,
+    file_format: str = "csv.gz",
+    report: str = "cloudact-cur",
+    chunk_rows: int = 200_000,
+    last_months: int | None = None,
 ) -> list[Path]:
     """A legacy CUR report: ``<report>/YYYYMMDD-YYYYMMDD/<assembly>/<report>-1.<csv|csv.gz|parquet>`` plus the
     delivery's ``<report>-Manifest.json`` (``reportKeys``), in the assembly and the period folder. Parquet uses the
@@ -505,11 +516,18 @@ def write_legacy(
 
     Rows are written ``chunk_rows`` at a time, so a month of millions of rows streams with flat memory. The header is
     every column of the month's first chunk (the scenario rows and the first usage rows hold them all); a later row
-    with another column is an error, not a silently dropped value."""
+    with another column is an error, not a silently dropped value.
+
+    ``last_months``: write only the config's last N months (a re-delivery of the open month): each month's lines
+    depend on its place in the config (the first month buys the commitments), so a month is only the same month again
+    when written from the same config."""
     files = []
-    for index, (start, end) in enumerate(month_range(config)):
+    months = month_range(config)
+    for index, (start, end) in enumerate(months):
+        if last_months is not None and index < len(months) - last_months:
+            continue
         period = f"{start:%Y%m%d}-{end:%Y%m%d}"
-        assembly = f"{config.seed:08d}-0000-4000-8000-{start:%Y%m}00000000"
+        assembly = f"{config.seed:08d}-{config.revision:04d}-4000-8000-{start:%Y%m}00000000"
         path = out / report / period / assembly / f"{report}-1.{file_format}"
         path.parent.mkdir(parents=True, exist_ok=True)
         header = _write_legacy_file(path, legacy_rows(config, start, end, index), file_format, chunk_rows)
