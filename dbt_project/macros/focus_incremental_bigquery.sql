@@ -1,8 +1,8 @@
 {% macro bigquery__focus_delete_changed_units() %}
     {#- BigQuery side of the FOCUS pre-hook: the rows of the units being replaced (whole periods, or single days) go in
         one MERGE whose only clause deletes (MERGE rather than DELETE: the same statement runs on BigQuery and on the
-        emulator, which refuses DELETE). The model's body then inserts those units anew (strategy `merge` without a unique key: a plain
-        insert). The table is partitioned by day of ChargePeriodStart and clustered, so the body's insert and every
+        emulator, which refuses DELETE). The model's body then inserts those units anew (strategy `merge` without a
+        unique key: a plain insert). The table is partitioned by day of ChargePeriodStart and clustered, so the body's insert and every
         read by date touch only their partitions. Two statements, not one transaction: the API reads the snapshot
         published after the build, so it never sees the moment between them. -#}
     {%- if is_incremental() %}

@@ -53,17 +53,15 @@
     {%- if execute -%}
         {%- set units = run_query('select period_key, billing_period_start, charge_date, unit_key, billing_period_text from ' ~ ref('int_focus_changed_units')) -%}
     {%- endif -%}
-    {%- if units is none -%}
-        1 = 0
-    {%- elif units.rows | length == 0 -%}
+    {%- if units is none or units.rows | length == 0 -%}
         1 = 0
     {%- else -%}
         {%- set safe = namespace(keys=true, texts=billing_period_text is not none) -%}
         {%- for row in units.rows -%}
-            {%- for value in row[:4] if value is not none and not modules.re.match('^[A-Za-z0-9 _.:@/|-]*$', value) -%}
+            {%- for value in row[:4] if value is not none and not is_plain_literal(value) -%}
                 {%- set safe.keys = false -%}
             {%- endfor -%}
-            {%- if row[4] is none or not modules.re.match('^[A-Za-z0-9 _.:@/|-]*$', row[4]) -%}
+            {%- if not is_plain_literal(row[4]) -%}
                 {%- set safe.texts = false -%}
             {%- endif -%}
         {%- endfor -%}
@@ -86,16 +84,16 @@
                 {%- endif -%}
             {%- endfor -%}
         {{ billing_period_start }} in (
-            {%- for start in starts %}{{ to_utc_timestamp("'" ~ start ~ "'") }}{{ ", " if not loop.last }}{% endfor -%}
+            {{- timestamp_literals(starts) -}}
         )
         {%- if safe.texts %}
         and {{ billing_period_text }} in (
-            {%- for text in units.columns[4].values() | unique %}'{{ text }}'{{ ", " if not loop.last }}{% endfor -%}
+            {{- text_literals(units.columns[4].values() | unique) -}}
         )
         {%- endif %}
         and (
             {%- if wholes %}
-            {{ period }} in ({% for key in wholes %}'{{ key }}'{{ ", " if not loop.last }}{% endfor %})
+            {{ period }} in ({{ text_literals(wholes) }})
             {%- endif %}
             {%- if wholes and days %}
             or {% endif %}
@@ -120,9 +118,25 @@
                 {{- " or" if not loop.last }}
                 {%- endfor %}
             )
-                and {{ day_unit }} in ({% for key in days %}'{{ key }}'{{ ", " if not loop.last }}{% endfor %}))
+                and {{ day_unit }} in ({{ text_literals(days) }}))
             {%- endif %}
         )
         {%- endif -%}
     {%- endif -%}
+{% endmacro %}
+
+{% macro is_plain_literal(value) %}
+    {#- True when a value read back from the warehouse (a key, an ISO timestamp, a raw period text) can be inlined as a
+        quoted SQL literal on every warehouse as it is: no quote, backslash or other character needing an escape. -#}
+    {{ return(value is not none and modules.re.match('^[A-Za-z0-9 _.:@/|-]*$', value) is not none) }}
+{% endmacro %}
+
+{% macro text_literals(values) %}
+    {#- Plain text values (is_plain_literal) as a comma-separated list of quoted literals, for an `in (...)`. -#}
+    {%- for value in values %}'{{ value }}'{{ ", " if not loop.last }}{% endfor -%}
+{% endmacro %}
+
+{% macro timestamp_literals(values) %}
+    {#- UTC ISO timestamps (timestamp_text) as a comma-separated list of timestamp literals, for an `in (...)`. -#}
+    {%- for value in values %}{{ to_utc_timestamp("'" ~ value ~ "'") }}{{ ", " if not loop.last }}{% endfor -%}
 {% endmacro %}

@@ -22,10 +22,10 @@
         {%- set safe = namespace(keys='x_sourcerowhash' in target_columns) -%}
         {%- set texts = namespace(safe=true) -%}
         {%- for row in listed.rows -%}
-            {%- for value in row[:2] if value is none or not modules.re.match('^[A-Za-z0-9 _.:@/|-]*$', value) -%}
+            {%- for value in row[:2] if not is_plain_literal(value) -%}
                 {%- set safe.keys = false -%}
             {%- endfor -%}
-            {%- if row[2] is none or not modules.re.match('^[A-Za-z0-9 _.:@/|-]*$', row[2]) -%}
+            {%- if not is_plain_literal(row[2]) -%}
                 {%- set texts.safe = false -%}
             {%- endif -%}
         {%- endfor -%}
@@ -45,10 +45,10 @@ with periods as (
 {%- if redelivered %}
 
 {%- set in_starts -%}
-    in ({% for start in starts %}{{ to_utc_timestamp("'" ~ start ~ "'") }}{{ ", " if not loop.last }}{% endfor %})
+    in ({{ timestamp_literals(starts) }})
 {%- endset -%}
 {%- set in_keys -%}
-    in ({% for key in redelivered %}'{{ key }}'{{ ", " if not loop.last }}{% endfor %})
+    in ({{ text_literals(redelivered) }})
 {%- endset %}
 
 source_days as (
@@ -62,7 +62,7 @@ source_days as (
     where billing_period_start_at {{ in_starts }}
         and {{ period_key('provider', 'billing_account_id', 'billing_period_start_at') }} {{ in_keys }}
         {%- if period_texts %}
-        and billing_period_text in ({% for text in period_texts %}'{{ text }}'{{ ", " if not loop.last }}{% endfor %})
+        and billing_period_text in ({{ text_literals(period_texts) }})
         {%- endif %}
     group by 1, 2
 ),
