@@ -316,3 +316,16 @@ def test_a_focus_export_supersedes_the_cur_of_the_same_payer_and_period(aws_org:
     expected = [row for path in focus_files for row in pq.read_table(path).to_pylist()]
     assert [(system, count) for system, count, _ in rows] == [("aws_focus_export", len(expected))]
     assert rows[0][2] == sum(Decimal(str(row["BilledCost"])) for row in expected)
+    # The next nights leave that period alone, also when its CUR is delivered again: its lines stay superseded, and
+    # the changed periods are read from the CUR's raw periods with the superseded ones left out, as in staging.
+    write_legacy(tmp / "legacy_again", AwsConfig(payer=PARQUET_PAYER, usage_rows=60, days=10), "parquet")
+    run_ingest(settings, slug, "aws", aws_source_for(tmp / "legacy_again"))
+    transform_org(settings, slug)
+    changed = table_state(settings, f"select period_key from {slug}_prod.int_focus_changed_periods")
+    assert not [key for (key,) in changed if PARQUET_PAYER in str(key)]
+    again = _focus(
+        aws_org,
+        f"""select x_SourceSystem, count(*), sum(BilledCost) from FOCUS
+            where BillingAccountId = '{PARQUET_PAYER}' group by all""",
+    )
+    assert again == rows

@@ -51,33 +51,55 @@ with periods as (
     in ({{ text_literals(redelivered) }})
 {%- endset %}
 
+{#- Each side is grouped by its bare columns (the UTC day as a date) and keyed after: building the key text of every
+    row costs more than the grouping. #}
 source_days as (
     select
         {{ period_key('provider', 'billing_account_id', 'billing_period_start_at') }} as period_key,
-        {{ charge_date('charge_period_start_at') }} as charge_date,
-        count(*) as row_count,
-        count(source_row_hash) as hashed_count,
-        {{ hash_sum('source_row_hash') }} as hash_sum
-    from {{ charges }}
-    where billing_period_start_at {{ in_starts }}
-        and {{ period_key('provider', 'billing_account_id', 'billing_period_start_at') }} {{ in_keys }}
-        {%- if period_texts %}
-        and billing_period_text in ({{ text_literals(period_texts) }})
-        {%- endif %}
-    group by 1, 2
+        {{ charge_date('charge_day') }} as charge_date,
+        row_count,
+        hashed_count,
+        hash_sum
+    from (
+        select
+            provider,
+            billing_account_id,
+            billing_period_start_at,
+            cast(charge_period_start_at as date) as charge_day,
+            count(*) as row_count,
+            count(source_row_hash) as hashed_count,
+            {{ hash_sum('source_row_hash') }} as hash_sum
+        from {{ charges }}
+        where billing_period_start_at {{ in_starts }}
+            {%- if period_texts %}
+            and billing_period_text in ({{ text_literals(period_texts) }})
+            {%- endif %}
+        group by 1, 2, 3, 4
+    ) as grouped
+    where {{ period_key('provider', 'billing_account_id', 'billing_period_start_at') }} {{ in_keys }}
 ),
 
 target_days as (
     select
         {{ period_key('x_Provider', 'BillingAccountId', 'BillingPeriodStart') }} as period_key,
-        {{ charge_date('ChargePeriodStart') }} as charge_date,
-        count(*) as row_count,
-        count(x_SourceRowHash) as hashed_count,
-        {{ hash_sum('x_SourceRowHash') }} as hash_sum
-    from {{ target_relation }}
-    where BillingPeriodStart {{ in_starts }}
-        and {{ period_key('x_Provider', 'BillingAccountId', 'BillingPeriodStart') }} {{ in_keys }}
-    group by 1, 2
+        {{ charge_date('charge_day') }} as charge_date,
+        row_count,
+        hashed_count,
+        hash_sum
+    from (
+        select
+            x_Provider,
+            BillingAccountId,
+            BillingPeriodStart,
+            cast(ChargePeriodStart as date) as charge_day,
+            count(*) as row_count,
+            count(x_SourceRowHash) as hashed_count,
+            {{ hash_sum('x_SourceRowHash') }} as hash_sum
+        from {{ target_relation }}
+        where BillingPeriodStart {{ in_starts }}
+        group by 1, 2, 3, 4
+    ) as grouped
+    where {{ period_key('x_Provider', 'BillingAccountId', 'BillingPeriodStart') }} {{ in_keys }}
 ),
 
 days as (
