@@ -222,7 +222,16 @@ def test_a_changed_project_and_full_refresh_rebuild_every_period(
     settings, slug, _ = org
     before = _focus(settings, slug)
     monkeypatch.setattr(transform, "focus_fingerprint", lambda: "another-version")
+    calls: list[list[str]] = []
+    run_dbt = transform.run_dbt
+
+    def recorded(settings: Settings, args: list[str], manifest: object = None) -> object:
+        calls.append(args)
+        return run_dbt(settings, args, manifest)
+
+    monkeypatch.setattr(transform, "run_dbt", recorded)
     transform_org(settings, slug)
+    assert "--full-refresh" in calls[-1]  # rebuilt whole as a full refresh, not a delete and insert of every row
     assert [change for _, change in _changed(settings, slug)] == ["new", "new"]
     ran = _nodes_run(settings)
     assert [node for node in ran if node.startswith("seed.")]  # another project: seeds reloaded
