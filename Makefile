@@ -52,7 +52,7 @@ test: install bq-emulator
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile --ignore=$(SERIAL_TESTS)
 	$(BIN)/python -m pytest -q $(SERIAL_TESTS)
 
-# Issue 7's benchmarks, one table (about 25 minutes on 2 cores); BENCHMARKS.md records method and results.
+# Issue 7's benchmarks, one table (about 30 minutes on 2 cores); BENCHMARKS.md records method and results.
 bench: install
 	$(BIN)/python -m bench
 
