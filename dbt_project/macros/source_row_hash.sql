@@ -40,6 +40,34 @@
     concat({{ period_key(provider, billing_account_id, billing_period_start) }}, '|', {{ charge_date(charge_period_start) }})
 {% endmacro %}
 
+{% macro day_fingerprints(relation, provider, billing_account_id, billing_period_start, charge_period_start, row_hash, where, in_keys) %}
+    {#- One row per billing period key and UTC day of `relation` (raw charges or the FOCUS table, named by its columns):
+        row_count, hashed_count (rows with a fingerprint) and hash_sum (their exact sum); int_focus_changed_units
+        compares the two sides. `where` restricts the scan (bare columns, pushed down); `in_keys` ("in (...)") keeps
+        the period keys. Grouped by the bare columns (the day as a date) and keyed after: building the key text of
+        every row costs more than the grouping. -#}
+    select
+        {{ period_key('provider', 'billing_account_id', 'billing_period_start') }} as period_key,
+        {{ charge_date('charge_day') }} as charge_date,
+        row_count,
+        hashed_count,
+        hash_sum
+    from (
+        select
+            {{ provider }} as provider,
+            {{ billing_account_id }} as billing_account_id,
+            {{ billing_period_start }} as billing_period_start,
+            cast({{ charge_period_start }} as date) as charge_day,
+            count(*) as row_count,
+            count({{ row_hash }}) as hashed_count,
+            {{ hash_sum(row_hash) }} as hash_sum
+        from {{ relation }}
+        where {{ where }}
+        group by 1, 2, 3, 4
+    ) as grouped
+    where {{ period_key('provider', 'billing_account_id', 'billing_period_start') }} {{ in_keys }}
+{% endmacro %}
+
 {% macro focus_units_filter(provider, billing_account_id, billing_period_start, charge_period_start, billing_period_text=none) %}
     {#- A where condition selecting the rows of the units int_focus_changed_units lists: whole billing periods by
         period_key, single days by unit_key. The units are read first and inlined as constants, with the bare billing

@@ -51,55 +51,21 @@ with periods as (
     in ({{ text_literals(redelivered) }})
 {%- endset %}
 
-{#- Each side is grouped by its bare columns (the UTC day as a date) and keyed after: building the key text of every
-    row costs more than the grouping. #}
+{%- set source_where -%}
+    billing_period_start_at {{ in_starts }}
+    {%- if period_texts %}
+    and billing_period_text in ({{ text_literals(period_texts) }})
+    {%- endif -%}
+{%- endset %}
+
 source_days as (
-    select
-        {{ period_key('provider', 'billing_account_id', 'billing_period_start_at') }} as period_key,
-        {{ charge_date('charge_day') }} as charge_date,
-        row_count,
-        hashed_count,
-        hash_sum
-    from (
-        select
-            provider,
-            billing_account_id,
-            billing_period_start_at,
-            cast(charge_period_start_at as date) as charge_day,
-            count(*) as row_count,
-            count(source_row_hash) as hashed_count,
-            {{ hash_sum('source_row_hash') }} as hash_sum
-        from {{ charges }}
-        where billing_period_start_at {{ in_starts }}
-            {%- if period_texts %}
-            and billing_period_text in ({{ text_literals(period_texts) }})
-            {%- endif %}
-        group by 1, 2, 3, 4
-    ) as grouped
-    where {{ period_key('provider', 'billing_account_id', 'billing_period_start_at') }} {{ in_keys }}
+    {{ day_fingerprints(charges, 'provider', 'billing_account_id', 'billing_period_start_at', 'charge_period_start_at',
+                        'source_row_hash', source_where, in_keys) }}
 ),
 
 target_days as (
-    select
-        {{ period_key('x_Provider', 'BillingAccountId', 'BillingPeriodStart') }} as period_key,
-        {{ charge_date('charge_day') }} as charge_date,
-        row_count,
-        hashed_count,
-        hash_sum
-    from (
-        select
-            x_Provider,
-            BillingAccountId,
-            BillingPeriodStart,
-            cast(ChargePeriodStart as date) as charge_day,
-            count(*) as row_count,
-            count(x_SourceRowHash) as hashed_count,
-            {{ hash_sum('x_SourceRowHash') }} as hash_sum
-        from {{ target_relation }}
-        where BillingPeriodStart {{ in_starts }}
-        group by 1, 2, 3, 4
-    ) as grouped
-    where {{ period_key('x_Provider', 'BillingAccountId', 'BillingPeriodStart') }} {{ in_keys }}
+    {{ day_fingerprints(target_relation, 'x_Provider', 'BillingAccountId', 'BillingPeriodStart', 'ChargePeriodStart',
+                        'x_SourceRowHash', 'BillingPeriodStart ' ~ in_starts, in_keys) }}
 ),
 
 days as (
