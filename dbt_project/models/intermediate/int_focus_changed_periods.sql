@@ -17,6 +17,7 @@
 {#- source_system -> the model summarising that source's raw periods (provider, billing_account_id,
     billing_period_start_at, billing_period_text, load_id). -#}
 {%- set raw_summaries = {'aws_cur': ref('stg_aws__cost_line_item_periods')} -%}
+{%- set summarised = text_literals(raw_summaries.keys() | list) -%}
 {%- set target_relation = none -%}
 {%- set current_state = true -%}
 {%- if execute and not is_offline_compile() -%}
@@ -49,7 +50,7 @@ with source_periods as (
             min(billing_period_text) as min_text, max(billing_period_text) as max_text
         from {{ ref('int_charges_unioned') }}
         {#- The warehouse drops the summarised sources' branches of the union here: their source_system is a constant. #}
-        where coalesce(source_system, '') not in ({{ text_literals(raw_summaries.keys() | list) }})
+        where coalesce(source_system, '') not in ({{ summarised }})
         group by 1, 2, 3
         {%- for summary in raw_summaries.values() %}
 
@@ -76,7 +77,7 @@ target_periods as (
     from (
         select
             x_Provider, BillingAccountId, BillingPeriodStart, max(x_LoadId) as load_id,
-            count(case when coalesce(x_SourceSystem, '') not in ({{ text_literals(raw_summaries.keys() | list) }}) then 1 end)
+            count(case when coalesce(x_SourceSystem, '') not in ({{ summarised }}) then 1 end)
                 as row_count
         from {{ target_relation }}
         group by 1, 2, 3

@@ -17,9 +17,7 @@ with periods as (
 ),
 
 focus_periods as (
-    select distinct billing_account_id, billing_period_start
-    from ({{ pinned_source('aws', 'aws_focus_export', [['billing_account_id', string], ['billing_period_start', string]]) }})
-        as focus_export
+    {{ aws_focus_export_periods() }}
 )
 
 select

@@ -36,9 +36,7 @@ with source as (
 {#- AWS's own FOCUS export of the same payer account and billing period supersedes the CUR's rows (both describe
     the same charges), so a tenant delivering both is never counted twice (as Azure FocusCost and OCI FOCUS reports). -#}
 focus_periods as (
-    select distinct billing_account_id, billing_period_start
-    from ({{ pinned_source('aws', 'aws_focus_export', [['billing_account_id', string], ['billing_period_start', string]]) }})
-        as focus_export
+    {{ aws_focus_export_periods() }}
 ),
 
 unsuperseded as (
