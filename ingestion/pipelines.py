@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 import dlt
 from dlt.common.pipeline import LoadInfo
+from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 from cloudact.settings import Settings
@@ -65,7 +66,12 @@ def build_pipeline(settings: Settings, org_slug: str, provider: Provider) -> dlt
 
         destination: Any = dlt_destination(settings)
     else:
-        destination = dlt.destinations.duckdb(credentials=str(settings.resolved_duckdb_path))
+        # Raw rows have no meaningful order: letting DuckDB insert them in any order halves the copy of dlt's files
+        # into the staging and raw tables (both cores; BENCHMARKS.md). Set per session, for dlt's connections only.
+        credentials = DuckDbCredentials(
+            str(settings.resolved_duckdb_path), local_config={"preserve_insertion_order": False}
+        )
+        destination = dlt.destinations.duckdb(credentials=credentials)
     return dlt.pipeline(
         pipeline_name=f"{org_slug}__{provider}",
         pipelines_dir=str(settings.dlt_pipelines_dir),

@@ -51,3 +51,10 @@ def collapse_tags(table: pa.Table, tag_keys: dict[str, str], column: str) -> pa.
     tags = pc.if_else(pc.equal(joined, ""), pa.scalar(None, pa.string()), wrapped)
     table = table.drop_columns(list(tag_keys))
     return table.append_column(column, tags)
+
+
+def keys_not_null(table: pa.Table, keys: tuple[str, ...]) -> pa.Table:
+    """The table with its merge-key fields declared non-nullable, as dlt declares merge keys (the caller has checked
+    they hold no null): dlt then has no differing hint to warn about at every batch."""
+    fields = [field.with_nullable(False) if field.name in keys else field for field in table.schema]
+    return table.cast(pa.schema(fields, metadata=table.schema.metadata))

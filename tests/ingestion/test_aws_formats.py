@@ -214,3 +214,44 @@ def test_unreadable_manifest_is_a_clear_error(settings: Settings, tmp_path: Path
     (root / "cloudact-cur2" / "metadata" / "BILLING_PERIOD=2026-01" / "cloudact-cur2-Manifest.json").write_text("{}")
     with pytest.raises(IngestError, match=r"cloudact-cur2-Manifest\.json: manifest lists no data files"):
         run_ingest(settings, SLUG, "aws", aws_source_for(root))
+
+
+@pytest.mark.parametrize("unit", ["s", "ms", "us", "ns"])
+@pytest.mark.parametrize("zone", [None, "UTC", "America/New_York"])
+def test_timestamp_text_is_the_iso_utc_text_of_strftime(unit: str, zone: str | None) -> None:
+    """The fast timestamp text (naive cast, Arrow's text re-punctuated) equals strftime's in UTC, for every unit."""
+    import pyarrow.compute as pc
+
+    from ingestion.sources.aws_cur.helpers import _timestamp_text
+
+    seconds = [1_700_000_000, 1_735_689_600, 951_782_400, None]  # a leap day (2000-02-29), a new year, a null
+    values = pa.chunked_array([pa.array(seconds, pa.timestamp("s")).cast(pa.timestamp(unit))])
+    column = values.cast(pa.timestamp(unit, zone)) if zone else values
+    in_utc = column.cast(pa.timestamp(unit, "UTC")) if zone else column
+    expected = pc.strftime(in_utc, format="%Y-%m-%dT%H:%M:%SZ")
+    text = _timestamp_text(column)
+    assert text.to_pylist() == expected.to_pylist()
+    assert text[2].as_py().startswith("2000-02-29T00:00:00") and text[3].as_py() is None
+
+
+def test_map_columns_become_sorted_json_in_row_order_across_chunks() -> None:
+    """Maps pass through DuckDB in many small batches (both cores); every row keeps its own map, keys sorted."""
+    from ingestion.sources.aws_cur.helpers import MAP_CHUNK_ROWS, _maps_as_json
+
+    rows = MAP_CHUNK_ROWS * 3 + 17
+    tags = [{"z_env": f"e{index}", "a_team": f"t{index % 7}"} if index % 5 else {} for index in range(rows)]
+    table = pa.table(
+        {
+            "row": pa.array(range(rows), pa.int64()),
+            "resource_tags": pa.array([list(tag.items()) for tag in tags], pa.map_(pa.string(), pa.string())),
+            "product": pa.array(
+                [[("region", f"r{index}")] for index in range(rows)], pa.map_(pa.string(), pa.string())
+            ),
+        }
+    )
+    out = _maps_as_json(table)
+    assert out.column_names == ["row", "resource_tags", "product", "product_region"]
+    assert out["row"].to_pylist() == list(range(rows))
+    texts = out["resource_tags"].to_pylist()
+    assert texts == [json.dumps(dict(sorted(tag.items())), separators=(",", ":")) if tag else None for tag in tags]
+    assert out["product_region"].to_pylist() == [f"r{index}" for index in range(rows)]

@@ -16,6 +16,8 @@ import dlt
 from dlt.sources.filesystem import FileItemDict, filesystem
 
 from ingestion.sources.aws_cur.helpers import (
+    CUR_KEYS,
+    FOCUS_KEYS,
     CurFileError,
     file_kind,
     parse_manifest,
@@ -66,7 +68,7 @@ class DeliveryPlan:
 
 @dlt.resource(
     name="aws_cur_line_items",
-    merge_key=["bill_payer_account_id", "billing_period"],
+    merge_key=list(CUR_KEYS),
     write_disposition={"disposition": "merge", "strategy": "delete-insert"},
 )
 def cur_line_items(plan: DeliveryPlan) -> Iterator[Any]:
@@ -88,7 +90,7 @@ def cur_line_items(plan: DeliveryPlan) -> Iterator[Any]:
 
 @dlt.resource(
     name="aws_focus_export",
-    merge_key=["billing_account_id", "billing_period"],
+    merge_key=list(FOCUS_KEYS),
     write_disposition={"disposition": "merge", "strategy": "delete-insert"},
 )
 def focus_export_rows(plan: DeliveryPlan) -> Iterator[Any]:

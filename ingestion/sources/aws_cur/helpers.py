@@ -18,7 +18,7 @@ import pyarrow.csv as pv
 import pyarrow.parquet as pq
 from dlt.common.normalizers.naming.snake_case import NamingConvention
 
-from ingestion.sources.file_checks import check_pattern, collapse_tags, first_row
+from ingestion.sources.file_checks import check_pattern, collapse_tags, first_row, keys_not_null
 
 # Columns without which a CUR file cannot become FOCUS rows, in CUR 2.0 (snake_case) names.
 REQUIRED_COLUMNS = (
@@ -34,6 +34,9 @@ REQUIRED_COLUMNS = (
     "line_item_unblended_cost",
     "line_item_currency_code",
 )
+# The merge keys of the two raw tables (a delivered billing period replaces that period's rows).
+CUR_KEYS = ("bill_payer_account_id", "billing_period")
+FOCUS_KEYS = ("billing_account_id", "billing_period")
 DECIMAL_COLUMNS = (
     "line_item_unblended_cost",
     "line_item_net_unblended_cost",
@@ -115,8 +118,9 @@ def read_cur_csv(stream: IO[bytes], file_name: str) -> pa.Table:
     if "resource_tags" not in table.column_names:  # a CUR 2.0 CSV carries its tags as one JSON column already
         table = collapse_tags(table, tag_keys, "resource_tags")
     period = pc.utf8_slice_codeunits(table["bill_billing_period_start_date"], 0, 7)
-    return table.append_column("billing_period", period).append_column(
-        "source_file", pa.array([file_name] * table.num_rows, pa.string())
+    table = table.append_column("billing_period", period)
+    return keys_not_null(
+        table.append_column("source_file", pa.array([file_name] * table.num_rows, pa.string())), CUR_KEYS
     )
 
 
@@ -175,6 +179,7 @@ FOCUS_DECIMAL_COLUMNS = (
 )
 FOCUS_TIMESTAMP_COLUMNS = ("billing_period_start", "billing_period_end", "charge_period_start", "charge_period_end")
 PARQUET_BATCH_ROWS = 100_000
+MAP_CHUNK_ROWS = 8_192
 CurFormat = str  # "legacy" (CUR 1.0 CSV or parquet), "cur2" (Data Exports CUR 2.0) or "focus" (Data Exports FOCUS 1.2)
 
 
@@ -307,8 +312,9 @@ def read_cur_parquet(stream: IO[bytes], file_name: str, batch_rows: int = PARQUE
             table = collapse_tags(table, tag_columns, "resource_tags")
         period = pc.utf8_slice_codeunits(table["bill_billing_period_start_date"], 0, 7)
         offset += table.num_rows
-        yield table.append_column("billing_period", period).append_column(
-            "source_file", pa.array([file_name] * table.num_rows, pa.string())
+        table = table.append_column("billing_period", period)
+        yield keys_not_null(
+            table.append_column("source_file", pa.array([file_name] * table.num_rows, pa.string())), CUR_KEYS
         )
 
 
@@ -360,10 +366,11 @@ def read_focus_export(stream: IO[bytes], file_name: str, batch_rows: int = PARQU
         rows = pa.array(range(offset + 1, offset + table.num_rows + 1), pa.int64())
         period = pc.utf8_slice_codeunits(table["billing_period_start"], 0, 7)
         offset += table.num_rows
-        yield (
+        yield keys_not_null(
             table.append_column("billing_period", period)
             .append_column("source_file", pa.array([file_name] * table.num_rows, pa.string()))
-            .append_column("source_row", pc.cast(rows, pa.string()))
+            .append_column("source_row", pc.cast(rows, pa.string())),
+            FOCUS_KEYS,
         )
 
 
@@ -375,11 +382,10 @@ def _as_text(table: pa.Table, file_name: str) -> pa.Table:
         if pa.types.is_string(kind) or pa.types.is_large_string(kind):
             text = column.cast(pa.string())
             # Data Exports write an absent value as "" in string columns (a rate, a region); it means null.
-            columns.append(pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text))
+            empty = pc.equal(text, "")
+            columns.append(pc.if_else(empty, pa.scalar(None, pa.string()), text) if pc.any(empty).as_py() else text)
         elif pa.types.is_timestamp(kind):
-            if kind.tz is not None and kind.tz.upper() not in ("UTC", "Z", "+00:00", "ETC/UTC"):
-                column = column.cast(pa.timestamp(kind.unit, "UTC"))
-            columns.append(pc.strftime(column, format="%Y-%m-%dT%H:%M:%SZ"))
+            columns.append(_timestamp_text(column))
         elif pa.types.is_date(kind):
             columns.append(pc.strftime(column.cast(pa.timestamp("s")), format="%Y-%m-%dT%H:%M:%SZ"))
         elif pa.types.is_map(kind) or pa.types.is_struct(kind) or pa.types.is_list(kind):
@@ -394,6 +400,18 @@ def _as_text(table: pa.Table, file_name: str) -> pa.Table:
     return pa.table(columns, names=table.column_names)
 
 
+def _timestamp_text(column: Any) -> Any:
+    """A timestamp column as ISO UTC text (``2025-01-01T00:00:00Z``, with the unit's fraction: ``00:00:00.000Z``).
+
+    Same text as ``strftime('%Y-%m-%dT%H:%M:%SZ')``, 3-10x faster: the values are taken as naive UTC (a zoned column is
+    cast to the same instants without a zone, no per-value zone lookup) and Arrow's own text is re-punctuated.
+    """
+    kind = column.type
+    naive = column.cast(pa.timestamp(kind.unit)) if kind.tz is not None else column
+    text = pc.replace_substring(naive.cast(pa.string()), " ", "T", max_replacements=1)
+    return pc.binary_join_element_wise(text, pa.scalar("Z"), "")
+
+
 def _maps_as_json(table: pa.Table) -> pa.Table:
     """Map columns as flat JSON object text (keys sorted; empty and null maps → null), in one vectorised DuckDB pass.
 
@@ -404,29 +422,31 @@ def _maps_as_json(table: pa.Table) -> pa.Table:
     if not maps:
         return table
     selects = []
-    for name in table.column_names:
+    for name in maps:
         quoted = '"' + name.replace('"', '""') + '"'
-        if name in maps:
-            selects.append(
-                f"case when {quoted} is null or cardinality({quoted}) = 0 then null "
-                f"else cast(to_json(map_from_entries(list_sort(map_entries({quoted})))) as varchar) end as {quoted}"
-            )
-        else:
-            selects.append(quoted)
+        selects.append(
+            f"case when {quoted} is null or cardinality({quoted}) = 0 then null "
+            f"else cast(to_json(map_from_entries(list_sort(map_entries({quoted})))) as varchar) end as {quoted}"
+        )
     if "product" in maps:
         for key in PRODUCT_MAP_KEYS:
             if f"product_{key}" not in table.column_names:
                 selects.append(f"cast(product['{key}'] as varchar) as product_{key}")
     con = duckdb.connect()
     try:
-        con.register("batch", table)
+        # Only the map columns pass through DuckDB (a round trip of every text column costs more than the maps), in
+        # small record batches: DuckDB scans one Arrow batch per thread.
+        con.register("batch", pa.Table.from_batches(table.select(maps).to_batches(max_chunksize=MAP_CHUNK_ROWS)))
         converted = con.sql(f"select {', '.join(selects)} from batch").to_arrow_table()
     finally:
         con.close()
-    # A product key no row carries is no column at all, as when the file has no such key.
-    empty = [name for name in converted.column_names if name.startswith("product_") and name not in table.column_names
-             and converted[name].null_count == converted.num_rows]  # fmt: skip
-    return converted.drop_columns(empty) if empty else converted
+    for name in maps:
+        table = table.set_column(table.column_names.index(name), name, converted[name])
+    for name in converted.column_names[len(maps) :]:
+        # A product key no row carries is no column at all, as when the file has no such key.
+        if converted[name].null_count < converted.num_rows:
+            table = table.append_column(name, converted[name])
+    return table
 
 
 def _map_json(column: Any) -> pa.ChunkedArray:
