@@ -40,6 +40,9 @@ os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
 # Arrow-yielding sources (AWS, Azure, OCI files) get the _dlt_load_id column too: the incremental FOCUS build compares
 # it per billing period to find the periods a provider re-delivered.
 os.environ.setdefault("NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_LOAD_ID", "true")
+# A loaded package's data files are not kept under the pipelines directory (dlt keeps them by default: a copy of every
+# night's raw data per tenant); the package's state and schema stay.
+os.environ.setdefault("LOAD__DELETE_COMPLETED_JOBS", "true")
 
 
 class IngestError(RuntimeError):
@@ -245,7 +248,10 @@ def run_ingest(settings: Settings, org_slug: str, provider: Provider, source: An
     """
     pipeline = build_pipeline(settings, org_slug, provider)
     try:
-        info: LoadInfo = pipeline.run(source)
+        # DuckDB loads dlt's parquet files by one read_parquet each; its default for rows (not Arrow tables) is SQL
+        # INSERT statements, ~30x slower for API pages (BENCHMARKS.md).
+        file_format = "parquet" if settings.warehouse == "duckdb" else None
+        info: LoadInfo = pipeline.run(source, loader_file_format=file_format)
     except PipelineStepFailed as exc:
         # Abort what the failed step left behind (and restore the state) so a later run does not load half a package.
         if pipeline.has_pending_data:

@@ -175,15 +175,15 @@ class _AnalyticsStandIn:
     def __init__(self, organization_id: str, *_: Any) -> None:
         self.organization_id = organization_id
 
-    def cost_rows(self, start: int) -> Iterator[dict[str, Any]]:
-        yield {"cost_result_id": "c1", "organization_id": self.organization_id, "bucket_start_time": start,
+    def cost_rows(self, start: int) -> Iterator[list[dict[str, Any]]]:
+        yield [{"cost_result_id": "c1", "organization_id": self.organization_id, "bucket_start_time": start,
                "bucket_end_time": start + 86_400, "currency": "USD", "amount_cents": "250", "amount_value": "2.5",
-               "model": "claude-haiku-4-5", "token_type": "output_tokens", "cost_type": "tokens"}  # fmt: skip
+               "model": "claude-haiku-4-5", "token_type": "output_tokens", "cost_type": "tokens"}]  # fmt: skip
 
-    def usage_rows(self, start: int) -> Iterator[dict[str, Any]]:
-        yield {"usage_id": "u1", "organization_id": self.organization_id, "bucket_start_time": start,
+    def usage_rows(self, start: int) -> Iterator[list[dict[str, Any]]]:
+        yield [{"usage_id": "u1", "organization_id": self.organization_id, "bucket_start_time": start,
                "bucket_end_time": start + 86_400, "model": "claude-haiku-4-5", "metric": "output_tokens",
-               "quantity": 500_000}  # fmt: skip
+               "quantity": 500_000}]  # fmt: skip
 
 
 def test_anthropic_endpoint_layer_is_swappable(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:

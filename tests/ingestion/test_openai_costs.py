@@ -64,6 +64,24 @@ def test_cursor_pagination_reads_every_page_and_reruns_are_idempotent(settings: 
     assert _totals(settings) == (count, total)
 
 
+def test_api_rows_load_from_parquet_files_and_no_data_file_is_kept(settings: Settings) -> None:
+    """DuckDB loads API rows from dlt's parquet files (not SQL INSERTs); a loaded package keeps no copy of the data."""
+    buckets = _buckets(20)
+    with serve_costs(CostsReplay(buckets=buckets, api_key=KEY)) as url:
+        run = settings.model_copy(update={"openai_base_url": url, "openai_initial_days": 30})
+        result = run_ingest(settings, SLUG, "openai", openai_source_for(run, KEY, "org-1"))
+    assert result.rows_loaded == 20 * 2 * 4 and _totals(settings)[0] == 160
+    trace = build_pipeline(settings, SLUG, "openai").last_trace
+    assert trace is not None and trace.last_load_info is not None
+    jobs = trace.last_load_info.load_packages[0].jobs["completed_jobs"]
+    formats: dict[str, set[str]] = {}
+    for job in jobs:  # each table's data file, and the merge's SQL job
+        formats.setdefault(job.job_file_info.table_name, set()).add(job.job_file_info.file_format)
+    assert formats["openai_costs"] == {"parquet", "sql"}
+    kept = [path for path in settings.dlt_pipelines_dir.rglob("*") if path.suffix in (".parquet", ".jsonl", ".gz")]
+    assert kept == []
+
+
 def test_reread_day_with_changed_costs_replaces_that_day(settings: Settings) -> None:
     buckets = _buckets(10)
     replay = CostsReplay(buckets=buckets, api_key=KEY)

@@ -55,15 +55,16 @@ USAGE_COLUMNS: dict[str, Any] = {
 
 
 class ReportEndpoints(Protocol):
-    """Where the rows come from. Each method yields rows in the raw-table contract, daily buckets from ``start``.
+    """Where the rows come from. Each method yields pages (lists of rows) in the raw-table contract, daily buckets
+    from ``start``.
 
     ``cost_rows`` → ``anthropic_cost_report`` (COST_COLUMNS + ``cost_result_id``, ``organization_id``);
     ``usage_rows`` → ``anthropic_usage_report`` (USAGE_COLUMNS + ``usage_id``, ``organization_id``).
     """
 
-    def cost_rows(self, start: int) -> Iterator[dict[str, Any]]: ...
+    def cost_rows(self, start: int) -> Iterator[list[dict[str, Any]]]: ...
 
-    def usage_rows(self, start: int) -> Iterator[dict[str, Any]]: ...
+    def usage_rows(self, start: int) -> Iterator[list[dict[str, Any]]]: ...
 
 
 class LegacyReportEndpoints:
@@ -77,15 +78,16 @@ class LegacyReportEndpoints:
         params = {"starting_at": rfc3339(start), "bucket_width": "1d", "limit": PAGE_LIMIT, "group_by[]": group_by}
         return paginate("Anthropic", self._base_url, path, params, self._headers, self._retry)
 
-    def cost_rows(self, start: int) -> Iterator[dict[str, Any]]:
-        """Cost results grouped by workspace and description (model, token type, tier, context window)."""
+    def cost_rows(self, start: int) -> Iterator[list[dict[str, Any]]]:
+        """Cost results grouped by workspace and description (model, token type, tier, context window), a list per
+        page: dlt's extract works per yielded item, so a page is one item."""
         for page_number, text in self._pages(COST_REPORT_PATH, start, COST_GROUP_BY):
-            yield from parse_cost_page(text, page_number, self._organization_id)
+            yield list(parse_cost_page(text, page_number, self._organization_id))
 
-    def usage_rows(self, start: int) -> Iterator[dict[str, Any]]:
-        """Token counts grouped by API key, workspace, model, service tier and context window."""
+    def usage_rows(self, start: int) -> Iterator[list[dict[str, Any]]]:
+        """Token counts grouped by API key, workspace, model, service tier and context window, a list per page."""
         for page_number, text in self._pages(USAGE_REPORT_PATH, start, USAGE_GROUP_BY):
-            yield from parse_usage_page(text, page_number, self._organization_id)
+            yield list(parse_usage_page(text, page_number, self._organization_id))
 
 
 ENDPOINTS: dict[str, Callable[[str, str, str, RetryPolicy], ReportEndpoints]] = {"legacy": LegacyReportEndpoints}
@@ -129,7 +131,7 @@ def anthropic_source(
         start: dlt.sources.incremental[int] = dlt.sources.incremental(
             "bucket_start_time", initial_value=first_day, lag=lag
         ),
-    ) -> Iterator[dict[str, Any]]:
+    ) -> Iterator[list[dict[str, Any]]]:
         yield from api.cost_rows(_day_start(start.start_value))
 
     @dlt.resource(
@@ -143,7 +145,7 @@ def anthropic_source(
         start: dlt.sources.incremental[int] = dlt.sources.incremental(
             "bucket_start_time", initial_value=first_day, lag=lag
         ),
-    ) -> Iterator[dict[str, Any]]:
+    ) -> Iterator[list[dict[str, Any]]]:
         yield from api.usage_rows(_day_start(start.start_value))
 
     return anthropic_cost_report, anthropic_usage_report
