@@ -20,7 +20,7 @@ import pyarrow.csv as pv
 import pyarrow.parquet as pq
 from dlt.common.normalizers.naming.snake_case import NamingConvention
 
-from ingestion.sources.file_checks import check_pattern, first_row
+from ingestion.sources.file_checks import check_pattern, first_row, timestamp_text
 
 # Older FOCUS / provider spellings (snake_case) → FOCUS 1.3 snake_case.
 FOCUS_ALIASES = {
@@ -122,9 +122,7 @@ def read_table(data: bytes, file_name: str) -> tuple[list[str], pa.Table]:
 def _as_text(column: pa.ChunkedArray) -> pa.ChunkedArray:
     kind = column.type
     if pa.types.is_timestamp(kind):
-        if kind.tz is not None:
-            column = pc.cast(column, pa.timestamp(kind.unit, "UTC"))
-        return pc.strftime(column, format="%Y-%m-%dT%H:%M:%SZ")
+        return timestamp_text(column)
     if pa.types.is_date(kind):
         return pc.strftime(pc.cast(column, pa.timestamp("s")), format="%Y-%m-%d")
     if pa.types.is_string(kind) or pa.types.is_large_string(kind):

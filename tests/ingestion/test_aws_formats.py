@@ -222,14 +222,14 @@ def test_timestamp_text_is_the_iso_utc_text_of_strftime(unit: str, zone: str | N
     """The fast timestamp text (naive cast, Arrow's text re-punctuated) equals strftime's in UTC, for every unit."""
     import pyarrow.compute as pc
 
-    from ingestion.sources.aws_cur.helpers import _timestamp_text
+    from ingestion.sources.file_checks import timestamp_text
 
     seconds = [1_700_000_000, 1_735_689_600, 951_782_400, None]  # a leap day (2000-02-29), a new year, a null
     values = pa.chunked_array([pa.array(seconds, pa.timestamp("s")).cast(pa.timestamp(unit))])
     column = values.cast(pa.timestamp(unit, zone)) if zone else values
     in_utc = column.cast(pa.timestamp(unit, "UTC")) if zone else column
     expected = pc.strftime(in_utc, format="%Y-%m-%dT%H:%M:%SZ")
-    text = _timestamp_text(column)
+    text = timestamp_text(column)
     assert text.to_pylist() == expected.to_pylist()
     assert text[2].as_py().startswith("2000-02-29T00:00:00") and text[3].as_py() is None
 
