@@ -255,3 +255,10 @@ def test_map_columns_become_sorted_json_in_row_order_across_chunks() -> None:
     texts = out["resource_tags"].to_pylist()
     assert texts == [json.dumps(dict(sorted(tag.items())), separators=(",", ":")) if tag else None for tag in tags]
     assert out["product_region"].to_pylist() == [f"r{index}" for index in range(rows)]
+
+
+def test_date_columns_become_midnight_utc_text() -> None:
+    from ingestion.sources.aws_cur.helpers import _as_text
+
+    table = pa.table({"bill_billing_period_start_date": pa.array([20_028, None], pa.date32())})
+    assert _as_text(table, "f.parquet")["bill_billing_period_start_date"].to_pylist() == ["2024-11-01T00:00:00Z", None]

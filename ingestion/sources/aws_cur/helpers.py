@@ -387,7 +387,7 @@ def _as_text(table: pa.Table, file_name: str) -> pa.Table:
         elif pa.types.is_timestamp(kind):
             columns.append(timestamp_text(column))
         elif pa.types.is_date(kind):
-            columns.append(pc.strftime(column.cast(pa.timestamp("s")), format="%Y-%m-%dT%H:%M:%SZ"))
+            columns.append(timestamp_text(column.cast(pa.timestamp("s"))))
         elif pa.types.is_map(kind) or pa.types.is_struct(kind) or pa.types.is_list(kind):
             columns.append(_map_json(column))
         elif pa.types.is_null(kind):
