@@ -117,11 +117,15 @@ def read_cur_csv(stream: IO[bytes], file_name: str) -> pa.Table:
             raise CurFileError(f"{file_name}: row {row}: required column '{column}' is empty")
     if "resource_tags" not in table.column_names:  # a CUR 2.0 CSV carries its tags as one JSON column already
         table = collapse_tags(table, tag_keys, "resource_tags")
-    period = pc.utf8_slice_codeunits(table["bill_billing_period_start_date"], 0, 7)
+    return _with_delivery_columns(table, file_name, "bill_billing_period_start_date", CUR_KEYS)
+
+
+def _with_delivery_columns(table: pa.Table, file_name: str, period_start: str, keys: tuple[str, ...]) -> pa.Table:
+    """Add ``billing_period`` (``YYYY-MM`` of the ``period_start`` text, what a re-delivery replaces) and
+    ``source_file``; the merge ``keys`` are declared non-null (the readers have checked them)."""
+    period = pc.utf8_slice_codeunits(table[period_start], 0, 7)
     table = table.append_column("billing_period", period)
-    return keys_not_null(
-        table.append_column("source_file", pa.array([file_name] * table.num_rows, pa.string())), CUR_KEYS
-    )
+    return keys_not_null(table.append_column("source_file", pa.array([file_name] * table.num_rows, pa.string())), keys)
 
 
 def _is_tag(header: str) -> bool:
@@ -310,12 +314,8 @@ def read_cur_parquet(stream: IO[bytes], file_name: str, batch_rows: int = PARQUE
         _check_required_values(table, file_name, offset + 1)
         if "resource_tags" not in table.column_names:
             table = collapse_tags(table, tag_columns, "resource_tags")
-        period = pc.utf8_slice_codeunits(table["bill_billing_period_start_date"], 0, 7)
         offset += table.num_rows
-        table = table.append_column("billing_period", period)
-        yield keys_not_null(
-            table.append_column("source_file", pa.array([file_name] * table.num_rows, pa.string())), CUR_KEYS
-        )
+        yield _with_delivery_columns(table, file_name, "bill_billing_period_start_date", CUR_KEYS)
 
 
 def read_focus_export(stream: IO[bytes], file_name: str, batch_rows: int = PARQUET_BATCH_ROWS) -> Iterator[pa.Table]:
@@ -364,14 +364,9 @@ def read_focus_export(stream: IO[bytes], file_name: str, batch_rows: int = PARQU
                 row = pc.index(pc.is_null(table[column]), True).as_py() + first
                 raise CurFileError(f"{file_name}: row {row}: required column '{column}' is empty")
         rows = pa.array(range(offset + 1, offset + table.num_rows + 1), pa.int64())
-        period = pc.utf8_slice_codeunits(table["billing_period_start"], 0, 7)
         offset += table.num_rows
-        yield keys_not_null(
-            table.append_column("billing_period", period)
-            .append_column("source_file", pa.array([file_name] * table.num_rows, pa.string()))
-            .append_column("source_row", pc.cast(rows, pa.string())),
-            FOCUS_KEYS,
-        )
+        table = _with_delivery_columns(table, file_name, "billing_period_start", FOCUS_KEYS)
+        yield table.append_column("source_row", pc.cast(rows, pa.string()))
 
 
 def _as_text(table: pa.Table, file_name: str) -> pa.Table:
