@@ -103,3 +103,18 @@ def test_transform_rejects_invalid_slug_in_python_too(settings: Settings) -> Non
     with pytest.raises(ValueError, match="invalid org slug"):
         transform_org(settings, "bad slug")
     assert TransformError  # the dbt failure type callers catch
+
+
+def test_dbt_artifacts_are_written_when_dbt_write_json_is_set(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # CloudAct's runs leave out target/manifest.json and run_results.json unless the operator asks (dbt_env).
+    target = settings.resolved_data_dir / "dbt" / "target"
+    monkeypatch.setenv("DBT_WRITE_JSON", "true")
+    assert run_dbt(settings, ["parse", "--vars", json.dumps({"org_slug": "acme_corp"})]).success
+    assert (target / "manifest.json").exists()
+    assert os.environ["DBT_WRITE_JSON"] == "true"  # the operator's value is left as it was
+    (target / "manifest.json").unlink()
+    monkeypatch.delenv("DBT_WRITE_JSON")
+    assert run_dbt(settings, ["parse", "--vars", json.dumps({"org_slug": "acme_corp"})]).success
+    assert (target / "partial_parse.msgpack").exists() and not (target / "manifest.json").exists()
