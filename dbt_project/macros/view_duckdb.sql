@@ -1,10 +1,9 @@
 {#- Views on DuckDB (dbt-duckdb has none of its own; this replaces dbt's default for it, BigQuery keeps dbt's).
     A view is only its SQL, bound again by DuckDB at every query: a view whose compiled SQL is the one it was created
-    with (an MD5 of it kept as the view's comment) is left as it is instead of being created again, renamed and its
-    old copy dropped (~0.1-0.2 s per view; an org's nightly build runs the staging views every time; the node's message is then
-    "unchanged"). Any other view
-    is created or replaced in one statement, inside the node's transaction. A relation of another type by that name
-    is dropped first. -#}
+    with (an MD5 of it kept as the view's comment) is left as it is, and the node's message says "unchanged", instead
+    of being created again, renamed and its old copy dropped (0.1-0.3 s per view; an org's nightly build runs the
+    staging views every time). Any other view is created or replaced in one statement, inside the node's transaction;
+    a relation of another type by that name is dropped first. -#}
 {%- materialization view, adapter='duckdb' -%}
   {%- set existing_relation = load_cached_relation(this) -%}
   {%- set target_relation = this.incorporate(type='view') -%}
